@@ -1,0 +1,256 @@
+"""Creating an announcement: validate, synthesise, store, publish — in that order.
+
+The order is the point. Targets are checked before any speech is made (cheap
+failures first); speech is made before the database transaction opens (a TTS run can
+take seconds and must not hold SQLite's write lock); the announcement and all its
+deliveries are stored in one transaction (never half an announcement); only then are
+the signed commands published, and deliveries move from `pending` to `sent`.
+Blocking steps run in the thread pool so the event loop keeps serving other requests.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, func, update
+from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
+
+from audio.errors import AudioError, EngineError
+from controller.dispatch import (
+    Clock,
+    FanoutPlan,
+    OutgoingCommand,
+    Publisher,
+    TargetError,
+    audio_ref,
+    build_commands,
+    plan_fanout,
+    publish_all,
+    resolve_targets,
+)
+from controller.models import (
+    Announcement,
+    AnnouncementCreate,
+    AnnouncementPublic,
+    AnnouncementStatus,
+    AudioPublic,
+    Delivery,
+    DeliveryPublic,
+    DeliveryState,
+)
+from controller.settings import ControllerSettings
+from controller.topology import ZoneTree
+from protocol.signing import Signer
+
+log = logging.getLogger(__name__)
+
+
+class Renderer(Protocol):
+    """The part of `audio.pipeline.AudioPipeline` the controller uses."""
+
+    def render(self, req: Any) -> Any: ...
+
+
+class AnnouncementError(Exception):
+    """A request the controller cannot carry out; `status_code` and `detail` go to the client."""
+
+    def __init__(self, status_code: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Announcer:
+    """Everything creating an announcement needs, built once in the app's lifespan."""
+
+    settings: ControllerSettings
+    engine: Engine
+    renderer: Renderer
+    signer: Signer
+    publisher: Publisher
+    clock: Clock
+
+    async def create(self, req: AnnouncementCreate) -> AnnouncementPublic:
+        ttl_s = req.expires_in_s if req.expires_in_s is not None else self.settings.default_ttl_s
+        self._check_limits(req, ttl_s)
+        plan = await run_in_threadpool(self._plan, req)
+        rendered = await run_in_threadpool(self._render, req)
+        commands, ann_id = await run_in_threadpool(self._store, req, plan, rendered, ttl_s)
+        await run_in_threadpool(self._publish, ann_id, commands)
+        view = await run_in_threadpool(self.get, ann_id)
+        if view is None:  # deleted in between: only possible by hand
+            raise AnnouncementError(409, f"announcement {ann_id} vanished while being created")
+        return view
+
+    # -- steps -------------------------------------------------------------------------
+
+    def _check_limits(self, req: AnnouncementCreate, ttl_s: int) -> None:
+        limit = self.settings.max_text_chars
+        if len(req.text) > limit:
+            raise AnnouncementError(422, f"text is {len(req.text)} characters; the limit is {limit}")
+        if ttl_s <= self.settings.play_lead_s:
+            raise AnnouncementError(
+                422, f"expires_in_s ({ttl_s}) must be longer than the play lead ({self.settings.play_lead_s} s)"
+            )
+
+    def _plan(self, req: AnnouncementCreate) -> FanoutPlan:
+        with Session(self.engine) as session:
+            tree = ZoneTree.load(session)
+        try:
+            targets = resolve_targets(tree, req.targets.zones, req.targets.nodes, req.targets.all)
+        except TargetError as exc:
+            raise AnnouncementError(422, str(exc)) from None
+        return plan_fanout(tree, targets)
+
+    def _render(self, req: AnnouncementCreate) -> Any:
+        from audio.pipeline import RenderRequest  # heavy (pydub); only the controller's render path needs it
+
+        try:
+            return self.renderer.render(RenderRequest(text=req.text, voice=req.voice, rate=req.rate, chime=req.chime))
+        except EngineError as exc:
+            log.error("speech engine failed: %s", exc)
+            raise AnnouncementError(503, f"speech synthesis is unavailable: {exc}") from None
+        except AudioError as exc:
+            raise AnnouncementError(422, f"cannot turn this text into speech: {exc}") from None
+        except Exception as exc:  # a crash inside the pipeline is an outage, not the client's fault
+            log.exception("audio pipeline crashed")
+            raise AnnouncementError(503, f"speech synthesis failed unexpectedly: {type(exc).__name__}") from None
+
+    def _store(
+        self, req: AnnouncementCreate, plan: FanoutPlan, rendered: Any, ttl_s: int
+    ) -> tuple[list[OutgoingCommand], int]:
+        now = self.clock()
+        play_at = now + timedelta(seconds=self.settings.play_lead_s)
+        expires_at = now + timedelta(seconds=ttl_s)
+        audio = audio_ref(self.settings.public_url, rendered.sha256, rendered.size, rendered.duration_ms)
+        with Session(self.engine) as session:
+            ann = Announcement(
+                text=req.text,
+                voice=req.voice,
+                rate=req.rate,
+                priority=req.priority.value,
+                chime=req.chime,
+                targets=req.targets.model_dump(),
+                status=AnnouncementStatus.PENDING,
+                created_at=now,
+                play_at=play_at,
+                expires_at=expires_at,
+                audio_sha256=rendered.sha256,
+                audio_size=rendered.size,
+                audio_duration_ms=rendered.duration_ms,
+            )
+            session.add(ann)
+            session.flush()
+            ann_id = ann.id
+            if ann_id is None:  # flush always assigns it; this narrows the type
+                raise RuntimeError("database assigned no announcement id")
+            commands = build_commands(
+                plan,
+                signer=self.signer,
+                announcement_id=ann_id,
+                audio=audio,
+                play_at=play_at,
+                priority=req.priority,
+                issued_at=now,
+                expires_at=expires_at,
+            )
+            ann.command_ids = [c.command.id for c in commands]
+            for cmd in commands:
+                for node_id in sorted(cmd.nodes):
+                    session.add(
+                        Delivery(
+                            announcement_id=ann_id,
+                            node_id=node_id,
+                            command_id=cmd.command.id,
+                            state=DeliveryState.PENDING,
+                            updated_at=now,
+                        )
+                    )
+            session.commit()
+            return commands, ann_id
+
+    def _publish(self, ann_id: int, commands: list[OutgoingCommand]) -> None:
+        failed = publish_all(self.publisher, commands)
+        now = self.clock()
+        with Session(self.engine) as session:
+            ann = session.get(Announcement, ann_id)
+            if ann is not None:
+                ann.status = AnnouncementStatus.FAILED if failed else AnnouncementStatus.SENT
+                session.add(ann)
+            for cmd in commands:
+                error = failed.get(cmd.command.id)
+                # Only rows still `pending`: a fast node may already have reported `received`.
+                session.exec(  # type: ignore[call-overload]
+                    update(Delivery)
+                    .where(
+                        col(Delivery.announcement_id) == ann_id,
+                        col(Delivery.command_id) == cmd.command.id,
+                        col(Delivery.state) == DeliveryState.PENDING,
+                    )
+                    .values(state=DeliveryState.FAILED if error else DeliveryState.SENT, updated_at=now, detail=error)
+                )
+            session.commit()
+        if failed:
+            raise AnnouncementError(
+                503, f"announcement {ann_id} was stored but {len(failed)} of {len(commands)} command(s) could not be published"
+            )
+        log.info("announcement %s: %d command(s) published", ann_id, len(commands))
+
+    # -- reading -----------------------------------------------------------------------
+
+    def get(self, ann_id: int) -> AnnouncementPublic | None:
+        with Session(self.engine) as session:
+            ann = session.get(Announcement, ann_id)
+            return None if ann is None else announcement_view(session, ann, self.settings.public_url, with_deliveries=True)
+
+    def recent(self, limit: int, offset: int) -> list[AnnouncementPublic]:
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(Announcement).order_by(col(Announcement.id).desc()).offset(offset).limit(limit)
+            ).all()
+            return [announcement_view(session, ann, self.settings.public_url, with_deliveries=False) for ann in rows]
+
+
+def announcement_view(
+    session: Session, ann: Announcement, public_url: str, *, with_deliveries: bool
+) -> AnnouncementPublic:
+    if ann.id is None:
+        raise ValueError("announcement has not been stored yet")
+    counts = session.exec(
+        select(Delivery.state, func.count()).where(Delivery.announcement_id == ann.id).group_by(Delivery.state)
+    ).all()
+    deliveries = None
+    if with_deliveries:
+        rows = session.exec(
+            select(Delivery).where(Delivery.announcement_id == ann.id).order_by(col(Delivery.node_id))
+        ).all()
+        deliveries = [DeliveryPublic.model_validate(d) for d in rows]
+    return AnnouncementPublic(
+        id=ann.id,
+        text=ann.text,
+        voice=ann.voice,
+        rate=ann.rate,
+        priority=ann.priority,
+        chime=ann.chime,
+        targets=ann.targets,
+        status=ann.status,
+        created_at=ann.created_at,
+        play_at=ann.play_at,
+        expires_at=ann.expires_at,
+        audio=AudioPublic(
+            url=audio_ref(public_url, ann.audio_sha256, ann.audio_size, ann.audio_duration_ms).url,
+            sha256=ann.audio_sha256,
+            duration_ms=ann.audio_duration_ms,
+            size=ann.audio_size,
+        ),
+        summary={state: n for state, n in counts},
+        deliveries=deliveries,
+    )
+
+
+__all__ = ["AnnouncementError", "Announcer", "Renderer", "announcement_view"]

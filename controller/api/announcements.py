@@ -1,0 +1,45 @@
+"""`/api/v1/announcements`: create ("play now") and read announcements with their deliveries."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query, status
+from starlette.concurrency import run_in_threadpool
+
+from controller.api.deps import AnnouncerDep, Page
+from controller.models import AnnouncementCreate, AnnouncementPublic
+
+router = APIRouter(prefix="/announcements", tags=["announcements"])
+
+MAX_ID = 2**63 - 1
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=AnnouncementPublic)
+async def create_announcement(body: AnnouncementCreate, announcer: AnnouncerDep) -> AnnouncementPublic:
+    """Synthesise the text and send it to the targeted nodes, to play together `LOA_PLAY_LEAD_S` from now.
+
+    422 for a bad request (the reason is in `detail`), 503 when speech synthesis or
+    MQTT publishing fails.
+    """
+    return await announcer.create(body)
+
+
+@router.get("", response_model=Page[AnnouncementPublic], response_model_exclude_none=True)
+async def list_announcements(
+    announcer: AnnouncerDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+) -> Page[AnnouncementPublic]:
+    """Newest first, with per-state delivery counts (`summary`) instead of per-node rows."""
+    return Page(items=await run_in_threadpool(announcer.recent, limit, offset))
+
+
+@router.get("/{announcement_id}", response_model=AnnouncementPublic)
+async def get_announcement(
+    announcement_id: Annotated[int, Path(ge=1, le=MAX_ID)], announcer: AnnouncerDep
+) -> AnnouncementPublic:
+    view = await run_in_threadpool(announcer.get, announcement_id)
+    if view is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"announcement {announcement_id} not found")
+    return view

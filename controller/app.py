@@ -1,0 +1,176 @@
+"""The FastAPI application: `create_app(settings)` wires everything inside its lifespan.
+
+Nothing is created at import time or in `create_app` itself: the engine, the audio
+pipeline, the signer, the MQTT link and the scheduler are built when the app starts
+and closed, in reverse order, when it stops. Tests inject a fake pipeline, publisher
+and clock; production gets the real ones.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import ExitStack, asynccontextmanager
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from controller.announce import AnnouncementError, Announcer, Renderer
+from controller.context import AppContext
+from controller.db import init_db, make_engine
+from controller.dispatch import Clock, Publisher
+from controller.fleet import FleetIngest, make_scheduler
+from controller.settings import ControllerSettings
+from protocol.base import utcnow
+from protocol.link import LinkOptions, MqttLink
+from protocol.signing import Signer, load_private_key
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+
+class ConfigError(RuntimeError):
+    """The controller cannot start with this configuration; the message says how to fix it."""
+
+
+def load_signer(settings: ControllerSettings) -> Signer:
+    path = settings.signing_key_file
+    if path is None or not path.is_file():
+        raise ConfigError(
+            f"signing key {path} not found: make one with `loa keys --private {path} --public controller.pub` "
+            "and copy the public key to every node"
+        )
+    try:
+        return Signer(load_private_key(path))
+    except (ValueError, TypeError, OSError) as exc:
+        raise ConfigError(f"signing key {path} is unusable: {exc}") from None
+
+
+def preflight(settings: ControllerSettings) -> None:
+    """Fail fast (before binding a port) on what the lifespan would trip over."""
+    load_signer(settings)
+    if not settings.api_tokens:
+        log.warning("no API tokens configured: the REST API is open (development mode only)")
+
+
+def _start(
+    settings: ControllerSettings, pipeline: Renderer | None, publisher: Publisher | None, clock: Clock
+) -> AppContext:
+    from audio.store import AudioStore
+
+    with ExitStack() as stack:
+        signer = load_signer(settings)
+        engine = make_engine(settings)
+        stack.callback(engine.dispose)
+        init_db(engine)
+        audio_dir = settings.audio_dir or settings.state_dir / "audio"
+        audio_dir.mkdir(parents=True, exist_ok=True)
+        if pipeline is None:
+            from controller.speech import build_speech_pipeline
+
+            built = build_speech_pipeline(audio_dir)
+            stack.callback(built.close)
+            pipeline = built
+        fleet = FleetIngest(engine, clock)
+        if publisher is None:
+            link = MqttLink(
+                LinkOptions(
+                    host=settings.mqtt_host,
+                    port=settings.mqtt_port,
+                    client_id=settings.mqtt_client_id,
+                    username=settings.mqtt_username,
+                    password=settings.mqtt_password.get_secret_value() or None,
+                    keepalive=settings.mqtt_keepalive,
+                    persistent_session=True,
+                )
+            )
+            fleet.attach(link)  # before start: subscriptions are (re)made on every connect
+            link.start()
+            stack.callback(link.stop)
+            publisher = link
+        scheduler = make_scheduler(settings, engine, clock)
+        scheduler.start()
+        stack.callback(scheduler.shutdown)
+        announcer = Announcer(
+            settings=settings, engine=engine, renderer=pipeline, signer=signer, publisher=publisher, clock=clock
+        )
+        ctx = AppContext(
+            settings=settings,
+            engine=engine,
+            announcer=announcer,
+            fleet=fleet,
+            publisher=publisher,
+            audio_store=AudioStore(audio_dir),
+            clock=clock,
+            resources=stack.pop_all(),
+        )
+    log.info("controller started (%s mode, signing key %s)", settings.mode, signer.kid)
+    return ctx
+
+
+def create_app(
+    settings: ControllerSettings,
+    *,
+    pipeline: Any | None = None,
+    publisher: Publisher | None = None,
+    clock: Clock | None = None,
+) -> FastAPI:
+    """The controller app. `pipeline`, `publisher` and `clock` replace the real ones in tests.
+
+    Without `publisher` the app connects its own MQTT link (and ingests node reports
+    through it); with one, it only publishes there and node reports can be fed to
+    `app.state.ctx.fleet` directly.
+    """
+    now = clock or utcnow
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx = await run_in_threadpool(_start, settings, pipeline, publisher, now)
+        app.state.ctx = ctx
+        try:
+            yield
+        finally:
+            app.state.ctx = None
+            await run_in_threadpool(ctx.close)
+
+    from controller.api import announcements, audio, health, nodes, zones
+    from controller.api.deps import require_token
+
+    app = FastAPI(
+        title="Loa controller",
+        summary="Commune smart radio: announcements, zones, speaker nodes.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.add_exception_handler(AnnouncementError, _announcement_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    for module in (announcements, nodes, zones):
+        app.include_router(module.router, prefix=API_PREFIX, dependencies=[Depends(require_token)])
+    app.include_router(audio.router)
+    app.include_router(health.router)
+    return app
+
+
+async def _announcement_error(_request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, AnnouncementError):  # registered for this type only
+        raise exc
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422 without echoing the input back (it may be megabytes of text)."""
+    if not isinstance(exc, RequestValidationError):
+        raise exc
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", "invalid"), "type": e.get("type", "value_error")}
+        for e in exc.errors()
+    ]
+    return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
+
+__all__ = ["API_PREFIX", "ConfigError", "create_app", "load_signer", "preflight"]

@@ -1,0 +1,87 @@
+"""Database engine for SQLite (default, one file) and PostgreSQL, both through SQLModel.
+
+The controller writes from several threads at once: API requests, the MQTT network
+thread (node events) and the expiry sweep. On SQLite that needs WAL (readers never
+block the writer), a busy timeout (writers queue instead of failing) and
+`BEGIN IMMEDIATE` (a transaction that reads and then writes takes the write lock up
+front; with a plain deferred BEGIN the lock upgrade fails at once with "database is
+locked" when another writer committed in between, and the busy timeout never helps).
+
+Tables are made with `SQLModel.metadata.create_all` for now; schema changes will go
+through migrations (Alembic) once the schema settles, as the design asks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, event, make_url, text
+from sqlmodel import Session, SQLModel, create_engine
+
+from controller import models  # noqa: F401  (registers every table on SQLModel.metadata)
+from controller.settings import ControllerSettings
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def make_engine(settings: ControllerSettings) -> Engine:
+    """Engine for `settings.database_url`; creates the SQLite file's directory if needed."""
+    url = make_url(settings.database_url or f"sqlite:///{settings.state_dir / 'loa.db'}")
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    _tune_sqlite(engine)
+    return engine
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def init_db(engine: Engine) -> None:
+    """Create missing tables (idempotent). Migrations replace this later."""
+    SQLModel.metadata.create_all(engine)
+
+
+def check_db(engine: Engine) -> bool:
+    """True when a trivial query succeeds; for /healthz."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except Exception:  # any driver error means "not healthy", never a 500
+        return False
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A short session for background work (MQTT handlers, the sweep); rolls back on error."""
+    with Session(engine) as session:
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+
+
+__all__ = ["check_db", "init_db", "make_engine", "session_scope"]

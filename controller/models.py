@@ -1,0 +1,313 @@
+"""Database tables and their API shapes, one family per entity (`XBase/XPublic/X`).
+
+Ids of zones and nodes are the same slugs that appear in MQTT topics, so a node's
+broker account, its topics and its row are all named alike and the topic layer can
+never be smuggled a wildcard. Timestamps are stored as UTC and always come back
+timezone-aware (SQLite forgets offsets; `UtcDateTime` puts UTC back).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import JSON, Column, Field, SQLModel, UniqueConstraint
+
+from protocol.commands import Priority
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; pass an aware datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _utc_field(**kwargs: Any) -> Any:
+    return Field(sa_type=UtcDateTime, **kwargs)
+
+
+class ZoneKind(StrEnum):
+    COMMUNE = "commune"
+    HAMLET = "hamlet"
+
+
+class DeliveryState(StrEnum):
+    """Where one announcement stands on one node. Later states never give way to earlier ones."""
+
+    PENDING = "pending"
+    """Stored; the command is not yet handed to MQTT."""
+    SENT = "sent"
+    """Published (QoS 1) to the broker."""
+    RECEIVED = "received"
+    READY = "ready"
+    STARTED = "started"
+    FINISHED = "finished"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    PREEMPTED = "preempted"
+
+
+TERMINAL_STATES = frozenset(
+    {DeliveryState.FINISHED, DeliveryState.FAILED, DeliveryState.EXPIRED, DeliveryState.PREEMPTED}
+)
+STATE_RANK: dict[str, int] = {
+    DeliveryState.PENDING: 0,
+    DeliveryState.SENT: 1,
+    DeliveryState.RECEIVED: 2,
+    DeliveryState.READY: 3,
+    DeliveryState.STARTED: 4,
+    **{s: 5 for s in TERMINAL_STATES},
+}
+
+
+class AnnouncementStatus(StrEnum):
+    PENDING = "pending"
+    """Stored, commands not yet published."""
+    SENT = "sent"
+    """Every command handed to the MQTT link (queued there if the broker is briefly away)."""
+    FAILED = "failed"
+    """Publishing raised; see the deliveries' detail."""
+
+
+# --- zones ---------------------------------------------------------------------------
+
+
+class ZoneBase(SQLModel):
+    id: str = Field(primary_key=True, max_length=63)
+    """Slug used in `loa/v1/zones/{id}/cmd`."""
+    name: str = Field(min_length=1, max_length=200)
+    """Vietnamese display name, e.g. "Thôn Đông"."""
+    kind: str = Field(max_length=16)
+    """`commune` or `hamlet` (ZoneKind)."""
+    parent_id: str | None = Field(default=None, foreign_key="zone.id", index=True, max_length=63)
+
+
+class Zone(ZoneBase, table=True):
+    pass
+
+
+class ZonePublic(ZoneBase):
+    pass
+
+
+# --- nodes ---------------------------------------------------------------------------
+
+
+class NodeBase(SQLModel):
+    id: str = Field(primary_key=True, max_length=63)
+    """Slug; also the node's broker username and its topic level."""
+    name: str = Field(min_length=1, max_length=200)
+    zone_id: str = Field(foreign_key="zone.id", index=True, max_length=63)
+    """The node's own (innermost) zone, normally a hamlet."""
+
+
+class Node(NodeBase, table=True):
+    mqtt_password_hash: str = Field(max_length=255)
+    """Mosquitto password-file hash; the plaintext is shown once by `create_node` and never stored."""
+    online: bool = False
+    last_seen: datetime | None = _utc_field(default=None)
+    """When the controller last heard the node itself (state online or telemetry)."""
+    last_state_at: datetime | None = _utc_field(default=None)
+    """Time of the last accepted state message, to drop stale retained ones."""
+    agent_version: str | None = Field(default=None, max_length=64)
+    last_telemetry: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+class NodePublic(NodeBase):
+    online: bool
+    last_seen: datetime | None
+    agent_version: str | None
+    telemetry: dict[str, Any] | None
+
+
+# --- announcements -------------------------------------------------------------------
+
+Voice = Literal["vi", "vi-vn-x-central", "vi-vn-x-south"]
+"""The espeak-ng Vietnamese voices of `audio.pipeline.VOICES` (north, central, south)."""
+
+HARD_MAX_TEXT_CHARS = 100_000
+"""Upper bound checked while parsing; the configured `max_text_chars` is checked after."""
+
+Slug = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class Targets(BaseModel):
+    """Who hears an announcement. Zones expand to every node in their subtree."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    zones: list[Slug] = Field(default_factory=list, max_length=2000)
+    """Zone ids (commune or hamlet)."""
+    nodes: list[Slug] = Field(default_factory=list, max_length=5000)
+    """Node ids, for nodes targeted one by one."""
+    all: bool = False
+    """Every node of the system."""
+
+
+class AnnouncementBase(SQLModel):
+    text: str = Field(max_length=HARD_MAX_TEXT_CHARS)
+    """What to say, in Vietnamese; numbers, dates and abbreviations are read out by the audio pipeline."""
+    voice: Voice = "vi"
+    rate: int = Field(default=150, ge=80, le=300)
+    """Speaking rate in words per minute."""
+    priority: Priority = Priority.NORMAL
+    chime: bool = False
+    """Play the attention chime before the speech."""
+
+
+class AnnouncementCreate(AnnouncementBase):
+    """Body of `POST /api/v1/announcements`; timing is "play now" (staged by the play lead)."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    targets: Targets
+    expires_in_s: int | None = Field(default=None, ge=10, le=86400)
+    """Seconds until the commands expire; default `LOA_DEFAULT_TTL_S`."""
+
+    @field_validator("text")
+    @classmethod
+    def _clean_text(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("text is empty")
+        for ch in value:
+            category = unicodedata.category(ch)
+            if category == "Cs":
+                raise ValueError("text contains an unpaired surrogate (invalid Unicode)")
+            if category == "Cc" and ch not in "\n\r\t":
+                raise ValueError(f"text contains the control character U+{ord(ch):04X}")
+        return value
+
+
+class DeliveryPublic(SQLModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    node_id: str
+    state: str
+    updated_at: datetime
+    detail: str | None
+
+
+class AudioPublic(BaseModel):
+    url: str
+    sha256: str
+    duration_ms: int
+    size: int
+
+
+class AnnouncementPublic(BaseModel):
+    """An announcement as the API shows it."""
+
+    id: int
+    text: str
+    voice: str
+    rate: int
+    priority: str
+    chime: bool
+    targets: dict[str, Any]
+    status: str
+    created_at: datetime
+    play_at: datetime
+    expires_at: datetime
+    audio: AudioPublic
+    summary: dict[str, int]
+    """Number of deliveries in each state."""
+    deliveries: list[DeliveryPublic] | None = None
+    """Per-node states; left out of list responses (a province-wide announcement has thousands)."""
+
+
+
+class Announcement(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    text: str
+    voice: str = Field(max_length=64)
+    rate: int
+    priority: str = Field(max_length=16)
+    chime: bool = False
+    targets: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    """The request's targets as given: {"zones": [...], "nodes": [...], "all": bool}."""
+    status: str = Field(default=AnnouncementStatus.PENDING, max_length=16)
+    created_at: datetime = _utc_field()
+    play_at: datetime = _utc_field()
+    expires_at: datetime = _utc_field()
+    audio_sha256: str = Field(max_length=64)
+    audio_size: int
+    audio_duration_ms: int
+    command_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class Delivery(SQLModel, table=True):
+    """One announcement on one node: the row officials read to see who played it."""
+
+    __table_args__ = (UniqueConstraint("announcement_id", "node_id", name="uq_delivery_announcement_node"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    announcement_id: int = Field(foreign_key="announcement.id", index=True, ondelete="CASCADE")
+    node_id: str = Field(foreign_key="node.id", index=True, max_length=63, ondelete="CASCADE")
+    command_id: str = Field(index=True, max_length=64)
+    """The command that reaches this node (shared by every node of a zone command)."""
+    state: str = Field(default=DeliveryState.PENDING, max_length=16, index=True)
+    updated_at: datetime = _utc_field()
+    detail: str | None = Field(default=None, max_length=500)
+
+
+class NodeEventRecord(SQLModel, table=True):
+    """Raw log of every accepted node event, for troubleshooting and playback reports."""
+
+    __tablename__ = "node_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    node_id: str = Field(index=True, max_length=63)
+    cmd: str = Field(max_length=64)
+    announcement_id: int | None = Field(default=None, index=True)
+    event: str = Field(max_length=16)
+    at: datetime = _utc_field()
+    """When the node says it happened (its own clock)."""
+    received_at: datetime = _utc_field()
+    detail: str | None = Field(default=None, max_length=500)
+
+
+__all__ = [
+    "HARD_MAX_TEXT_CHARS",
+    "STATE_RANK",
+    "TERMINAL_STATES",
+    "Targets",
+    "Voice",
+    "Announcement",
+    "AnnouncementBase",
+    "AnnouncementCreate",
+    "AnnouncementPublic",
+    "AnnouncementStatus",
+    "AudioPublic",
+    "Delivery",
+    "DeliveryPublic",
+    "DeliveryState",
+    "Node",
+    "NodeBase",
+    "NodeEventRecord",
+    "NodePublic",
+    "UtcDateTime",
+    "Zone",
+    "ZoneBase",
+    "ZoneKind",
+    "ZonePublic",
+]

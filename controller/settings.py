@@ -1,0 +1,209 @@
+"""Controller configuration, read from `LOA_*` environment variables.
+
+Every field has a description (it doubles as the reference for operators) and unknown
+keyword arguments are refused (`extra="forbid"`), so a typo in a deployment script
+fails loudly instead of silently falling back to a default. Production mode refuses
+to start with missing or placeholder secrets: a commune's loudspeakers must not be
+one `curl -H "Authorization: Bearer changeme"` away from anyone on the network.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Literal, Self
+
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from protocol.topics import ID_PATTERN
+
+ENV_PREFIX = "LOA_"
+MIN_TOKEN_CHARS_PRODUCTION = 24
+MIN_TOKEN_CHARS_DEVELOPMENT = 8
+
+_PLACEHOLDER_WORDS = ("changeme", "placeholder", "example", "yourtoken", "replaceme", "insert")
+_FILLER_WORDS = ("secret", "token", "password", "pass", "test", "admin", "default", "loa", "api", "key")
+
+
+def is_placeholder(secret: str) -> bool:
+    """True for values that look typed in by hand rather than generated.
+
+    Catches "changeme"-style words anywhere, values made only of filler words
+    ("secretsecrettoken...") and low-variety strings ("aaaa...", "12341234...").
+    A generated token (`secrets.token_urlsafe(24)`) never trips this.
+    """
+    lowered = re.sub(r"[^a-z0-9]", "", secret.lower())
+    if not lowered or any(word in lowered for word in _PLACEHOLDER_WORDS):
+        return True
+    if re.fullmatch("(?:" + "|".join(_FILLER_WORDS) + r"|[0-9])+", lowered):
+        return True
+    return len(set(secret)) < 8
+
+
+class ControllerSettings(BaseSettings):
+    """All settings of one controller process. Build once, pass to `create_app`."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", env_file=None)
+
+    mode: Literal["production", "development"] = Field(
+        default="production",
+        description="`production` refuses weak or missing secrets; `development` relaxes that for a laptop.",
+    )
+    state_dir: Path = Field(
+        description="Directory for everything the controller keeps: database, audio store, keys (by default).",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL. Default `sqlite:///{state_dir}/loa.db`; "
+        "`postgresql+psycopg://user:pass@host/db` for larger deployments. Never None after validation.",
+    )
+    audio_dir: Path | None = Field(
+        default=None,
+        description="Content-addressed audio store (`{sha256}.opus`). Default `{state_dir}/audio`. "
+        "Never None after validation.",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8080",
+        description="Base URL nodes use to fetch audio (`{public_url}/audio/{sha256}.opus`); no trailing slash.",
+    )
+    api_tokens: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Bearer tokens accepted by the REST API: a JSON list or comma-separated. Production needs "
+        f"at least one, each >= {MIN_TOKEN_CHARS_PRODUCTION} characters and not a placeholder; development "
+        f"allows >= {MIN_TOKEN_CHARS_DEVELOPMENT} characters, or none at all (the API is then open).",
+    )
+    mqtt_host: str = Field(default="127.0.0.1", description="MQTT broker (Mosquitto) host name or address.")
+    mqtt_port: int = Field(default=1883, ge=1, le=65535, description="MQTT broker TCP port.")
+    mqtt_username: str = Field(default="loa-controller", description="Controller's broker account.")
+    mqtt_password: SecretStr = Field(
+        default=SecretStr(""),
+        description="Password of the controller's broker account; required in production.",
+    )
+    mqtt_keepalive: int = Field(
+        default=30, ge=1, le=3600, description="MQTT keepalive in seconds (how fast a dead link is noticed)."
+    )
+    mqtt_client_id: str = Field(
+        default="loa-controller",
+        pattern=ID_PATTERN,
+        description="MQTT client id; the broker keeps this client's persistent session (node events sent "
+        "while the controller is down) under it, so keep it stable across restarts.",
+    )
+    signing_key_file: Path | None = Field(
+        default=None,
+        description="Ed25519 private key (PEM) that signs every command; nodes hold its public half. "
+        "Default `{state_dir}/keys/controller.key`. Make one with `loa keys`. Never None after validation.",
+    )
+    play_lead_s: float = Field(
+        default=3.0,
+        ge=0,
+        le=600,
+        description="'Play now' is staged to play_at = now + lead, so every node has the audio ready and "
+        "all hamlets start together.",
+    )
+    default_ttl_s: int = Field(
+        default=600,
+        ge=10,
+        le=86400,
+        description="Seconds after issue when a command expires if the request names no `expires_in_s`.",
+    )
+    max_text_chars: int = Field(
+        default=3000,
+        ge=1,
+        le=100_000,
+        description="Longest announcement text accepted (about 3000 characters is ten minutes of speech).",
+    )
+    expiry_sweep_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="How often deliveries without a final report are checked against their expiry.",
+    )
+    expiry_grace_s: float = Field(
+        default=30.0,
+        ge=0,
+        le=86400,
+        description="Extra wait after a command's expiry before a silent delivery is marked `expired` "
+        "(room for clock skew and a late `expired` event from the node itself).",
+    )
+
+    @field_validator("api_tokens", mode="before")
+    @classmethod
+    def _split_tokens(cls, value: object) -> object:
+        # Environment values arrive as one string: accept a JSON list or "a,b,c".
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    return json.loads(text)
+                except json.JSONDecodeError:
+                    raise ValueError("not a valid JSON list of tokens") from None
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("api_tokens", mode="after")
+    @classmethod
+    def _check_tokens(cls, tokens: list[SecretStr], info: ValidationInfo) -> list[SecretStr]:
+        production = info.data.get("mode", "production") == "production"
+        if production and not tokens:
+            raise ValueError("production mode needs at least one API token (set LOA_API_TOKENS)")
+        minimum = MIN_TOKEN_CHARS_PRODUCTION if production else MIN_TOKEN_CHARS_DEVELOPMENT
+        for i, token in enumerate(tokens, start=1):
+            raw = token.get_secret_value()
+            if any(ch.isspace() for ch in raw) or not raw.isprintable():
+                raise ValueError(f"token #{i} contains whitespace or control characters")
+            if len(raw) < minimum:
+                raise ValueError(f"token #{i} is {len(raw)} characters; {minimum} or more are required in {'production' if production else 'development'} mode")
+            if production and is_placeholder(raw):
+                raise ValueError(f"token #{i} looks like a placeholder; generate one, e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`")
+        return tokens
+
+    @field_validator("mqtt_password", mode="after")
+    @classmethod
+    def _check_mqtt_password(cls, password: SecretStr, info: ValidationInfo) -> SecretStr:
+        if info.data.get("mode", "production") == "production":
+            raw = password.get_secret_value()
+            if not raw:
+                raise ValueError("production mode needs the broker password")
+            if is_placeholder(raw):
+                raise ValueError("looks like a placeholder; use a generated password")
+        return password
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ValueError("must be an http:// or https:// base URL without query or fragment")
+        return value
+
+    @model_validator(mode="after")
+    def _fill_defaults_and_check_secrets(self) -> Self:
+        if self.database_url is None:
+            self.database_url = f"sqlite:///{self.state_dir / 'loa.db'}"
+        if self.audio_dir is None:
+            self.audio_dir = self.state_dir / "audio"
+        if self.signing_key_file is None:
+            self.signing_key_file = self.state_dir / "keys" / "controller.key"
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.mode == "development"
+
+
+def describe_error(exc: ValidationError) -> str:
+    """One line naming each offending environment variable, never echoing secret values."""
+    parts = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if not isinstance(p, int)]
+        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        if loc:
+            parts.append(f"{ENV_PREFIX}{loc[0].upper()}: {msg}")
+        else:
+            parts.append(msg)
+    return "; ".join(parts)
+
+
+__all__ = ["ControllerSettings", "ENV_PREFIX", "describe_error", "is_placeholder"]
