@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import os
 import secrets
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session
-from starlette.exceptions import StarletteDeprecationWarning
-
-with warnings.catch_warnings():
-    # Starlette 1.x wants `httpx2` behind its TestClient and warns once, at import, when it
-    # finds only `httpx` (what the dev extra installs; same API). Silence exactly that.
-    warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`", StarletteDeprecationWarning)
-    from fastapi.testclient import TestClient
+from fastapi.testclient import TestClient
 
 from controller.app import create_app
 from controller.context import AppContext
