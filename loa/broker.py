@@ -16,12 +16,12 @@ import logging
 import os
 import secrets
 import shutil
-import signal
 import socket
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from loa import procs
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ class Mosquitto:
 
     def __init__(self, cfg: BrokerConfig) -> None:
         self.cfg = cfg
-        self.proc: subprocess.Popen | None = None
+        self.proc = None
 
     @property
     def port(self) -> int:
@@ -158,42 +158,16 @@ class Mosquitto:
 
     def start(self, timeout: float = 10.0) -> None:
         write_config(self.cfg)
-        log_file = open(self.cfg.directory / "mosquitto.log", "ab")
-        self.proc = subprocess.Popen(
-            [mosquitto_binary(), "-c", str(self.cfg.conf_path)],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_raise_nofile_limit,
-        )
-        log_file.close()
+        self.proc = procs.spawn([mosquitto_binary(), "-c", str(self.cfg.conf_path)], self.cfg.directory / "mosquitto.log")
         if not wait_port(self.cfg.bind, self.cfg.port, timeout):
             self.stop()
             raise RuntimeError(f"mosquitto did not listen on {self.cfg.bind}:{self.cfg.port}; see {self.cfg.directory}/mosquitto.log")
 
     def stop(self, kill: bool = False) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        procs.stop(self.proc, kill=kill)
         self.proc = None
 
     def restart(self) -> None:
         self.stop()
         self.start()
 
-
-def _raise_nofile_limit() -> None:
-    # Mosquitto stops accepting clients near 1,015 with the default soft limit of 1,024.
-    import resource
-
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    try:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    except (ValueError, OSError):
-        pass

@@ -1,0 +1,32 @@
+"""`loa bench ...`: each benchmark prints one JSON document on stdout."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="loa bench")
+    sub = parser.add_subparsers(dest="name", required=True)
+    fan = sub.add_parser("fanout", help="POST -> all nodes ready/started, start skew, bytes, controller CPU")
+    fan.add_argument("--nodes", type=int, default=100)
+    fan.add_argument("--hamlets", type=int, default=10, help="hamlets the nodes are spread over")
+    fan.add_argument("--rounds", type=int, default=10, help="announcements to send, one after another")
+    fan.add_argument("--speech-seconds", type=float, default=30.0, help="approximate length of each announcement")
+    fan.add_argument("--lead", type=float, default=3.0, help="controller play_lead_s")
+    fan.add_argument("--state-dir", type=Path, default=None, help="keep files here (default: a temp dir)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
+    if args.name == "fanout":
+        from loa.bench.fanout import run_fanout
+
+        result = run_fanout(
+            nodes=args.nodes, hamlets=args.hamlets, rounds=args.rounds,
+            speech_seconds=args.speech_seconds, lead_s=args.lead, state_dir=args.state_dir,
+        )
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0

@@ -1,0 +1,67 @@
+"""An MQTT client that records every node event through the real protocol (tests, benchmarks)."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+from loa.stack import CONTROLLER_MQTT_USER, Stack
+from protocol import topics
+from protocol.base import decode
+from protocol.link import LinkOptions, MqttLink
+from protocol.reports import NodeEvent
+
+
+class EventTap:
+    def __init__(self, stack: Stack) -> None:
+        self.events: list[NodeEvent] = []
+        self._cond = threading.Condition()
+        self.link = MqttLink(
+            LinkOptions(
+                host="127.0.0.1",
+                port=stack.mqtt_port,
+                client_id=f"test-tap-{uuid.uuid4().hex[:8]}",
+                username=CONTROLLER_MQTT_USER,
+                password=stack.secrets["controller_mqtt_password"],
+                persistent_session=False,
+                keepalive=5,
+            )
+        )
+        self.link.subscribe(topics.ALL_EVENTS, self._on_event)
+
+    def _on_event(self, topic: str, payload: bytes) -> None:
+        event = decode(NodeEvent, payload)
+        with self._cond:
+            self.events.append(event)
+            self._cond.notify_all()
+
+    def start(self) -> None:
+        self.link.start()
+        if not self.link.wait_connected(10):
+            raise RuntimeError("event tap could not connect")
+
+    def stop(self) -> None:
+        self.link.stop()
+
+    def of(self, node: str, announcement: int | None = None) -> list[str]:
+        with self._cond:
+            return [
+                e.event.value
+                for e in self.events
+                if e.node == node and (announcement is None or e.announcement == announcement)
+            ]
+
+    def events_for(self, announcement: int) -> list[NodeEvent]:
+        with self._cond:
+            return [e for e in self.events if e.announcement == announcement]
+
+    def wait_for(self, node: str, event: str, announcement: int | None = None, timeout: float = 30) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while event not in self.of(node, announcement):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True

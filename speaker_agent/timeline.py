@@ -1,0 +1,347 @@
+"""The node's own schedule: staged plays started at `play_at` by the node's clock.
+
+Commands arrive ahead of air time and the audio is fetched ahead too, so when the 4G
+link drops at air time nothing is lost: the timeline holds every upcoming play (on disk
+as well, `timeline.json`, so a reboot keeps them) and starts each one from its own
+clock. Rules:
+
+* a play starts at `play_at`, or at once if its audio became ready later but before
+  `expires_at`; it never starts at or after `expires_at` (it is reported `expired`);
+* one play at a time: a play whose time comes while another plays waits for it,
+  still subject to its own expiry; among waiting plays, emergency goes first, then
+  priority, then normal, then the earlier `play_at`;
+* an emergency play stops a running non-emergency one, which is reported `preempted`.
+
+One thread sleeps until the next thing can happen (woken early whenever the timeline
+changes) and hands each play to a short-lived player thread, so it keeps watching
+expiry and preemption while something plays. The hand-over happens `prestart_s` ahead
+of `play_at` and the player thread makes the last, exact wait itself: between its
+wake-up and the start there is then nothing but reading the clock - which matters when
+many agents share one process (a benchmark) and contend for the GIL at the same instant.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from protocol.base import UtcDatetime
+from protocol.commands import AudioRef, Command, Priority
+from protocol.reports import EventKind, NowPlaying
+from speaker_agent.clock import Clock
+from speaker_agent.files import atomic_write
+from speaker_agent.player import Player, PlayInfo
+
+log = logging.getLogger(__name__)
+
+EventSink = Callable[["StagedPlay", EventKind, "str | None"], None]
+"""Receives (play, event kind, detail) for ready/started/finished/failed/expired/preempted."""
+
+_RANK = {Priority.EMERGENCY: 0, Priority.PRIORITY: 1, Priority.NORMAL: 2}
+
+
+class StagedPlay(BaseModel):
+    """One play command as the node keeps it until it is done."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    cmd: str
+    announcement: int
+    audio: AudioRef
+    play_at: UtcDatetime
+    expires_at: UtcDatetime
+    priority: Priority = Priority.NORMAL
+
+    @classmethod
+    def from_command(cls, command: Command) -> "StagedPlay":
+        if command.play is None:
+            raise ValueError(f"command {command.id} is not a play command")
+        p = command.play
+        return cls(
+            cmd=command.id, announcement=p.announcement, audio=p.audio,
+            play_at=p.play_at, expires_at=command.expires_at, priority=p.priority,
+        )
+
+
+@dataclass
+class _Playing:
+    play: StagedPlay
+    path: Path
+    info: PlayInfo
+    seq: int
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    started_at: datetime | None = None
+
+
+class Timeline:
+    def __init__(
+        self,
+        node_id: str,
+        clock: Clock,
+        player: Player,
+        on_event: EventSink,
+        store_path: Path | None = None,
+        max_wait_s: float = 1.0,
+        prestart_s: float = 0.2,
+    ) -> None:
+        self.node_id = node_id
+        self._clock = clock
+        self._player = player
+        self._on_event = on_event
+        self._store_path = store_path
+        self._max_wait_s = max_wait_s
+        self._prestart = timedelta(seconds=prestart_s)
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._items: dict[str, StagedPlay] = {}
+        self._order: dict[str, int] = {}
+        self._paths: dict[str, Path] = {}
+        self._seq = 0
+        self._current: _Playing | None = None
+        self._thread: threading.Thread | None = None
+        self._play_thread: threading.Thread | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name=f"loa-timeline-{self.node_id}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop the loop and interrupt the current play (reported `failed`: agent stopped).
+
+        Staged plays stay in `timeline.json` for the next start.
+        """
+        self._stopping.set()
+        self._interrupt("stopped")
+        self._wake.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+        self._thread = None
+        # The loop has ended, so no new play can start; stop one it may just have launched.
+        self._interrupt("stopped")
+        player = self._play_thread
+        if player is not None and player is not threading.current_thread():
+            player.join(timeout)
+
+    def _interrupt(self, reason: str) -> None:
+        with self._lock:
+            if self._current is not None:
+                self._current.info.stop_reason = reason
+                self._current.stop_event.set()
+
+    # -- changes ------------------------------------------------------------------------
+
+    def stage(self, play: StagedPlay) -> bool:
+        """Put a play on the timeline, waiting for its audio; False if already there."""
+        with self._lock:
+            if play.cmd in self._items or (self._current and self._current.play.cmd == play.cmd):
+                return False
+            self._items[play.cmd] = play
+            self._seq += 1
+            self._order[play.cmd] = self._seq
+            self._save_locked()
+        self._wake.set()
+        return True
+
+    def ready(self, cmd: str, path: Path) -> bool:
+        """The play's audio is verified at `path`: report `ready` and let it start when due.
+
+        False (and no event) if the play is no longer staged, e.g. it expired meanwhile.
+        """
+        with self._lock:
+            play = self._items.get(cmd)
+            if play is None or cmd in self._paths:
+                return False
+            self._paths[cmd] = path
+        self._emit(play, EventKind.READY, None)
+        self._wake.set()
+        return True
+
+    def fail(self, cmd: str, detail: str) -> bool:
+        """Drop a staged play that cannot happen (download failed) and report `failed`."""
+        with self._lock:
+            play = self._remove_locked(cmd)
+            if play is not None:
+                self._save_locked()
+        if play is None:
+            return False
+        self._emit(play, EventKind.FAILED, detail)
+        self._wake.set()
+        return True
+
+    # -- views --------------------------------------------------------------------------
+
+    def pending(self) -> list[StagedPlay]:
+        with self._lock:
+            return sorted(self._items.values(), key=lambda p: (p.play_at, self._order[p.cmd]))
+
+    def is_staged(self, cmd: str) -> bool:
+        with self._lock:
+            return cmd in self._items
+
+    def now_playing(self) -> NowPlaying | None:
+        with self._lock:
+            cur = self._current
+            if cur is None or cur.started_at is None:
+                return None
+            return NowPlaying(announcement=cur.play.announcement, cmd=cur.play.cmd, started_at=cur.started_at)
+
+    def load(self) -> list[StagedPlay]:
+        """Plays persisted by an earlier run (not staged yet: the agent re-stages them)."""
+        if self._store_path is None or not self._store_path.exists():
+            return []
+        try:
+            raw = json.loads(self._store_path.read_bytes())
+            items = raw["plays"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("timeline file %s unreadable (%s); starting empty", self._store_path, exc)
+            return []
+        plays = []
+        for item in items if isinstance(items, list) else []:
+            try:
+                plays.append(StagedPlay.model_validate(item))
+            except ValidationError as exc:
+                log.warning("skipping unreadable staged play in %s: %s", self._store_path, exc.errors()[0]["msg"])
+        return plays
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _remove_locked(self, cmd: str) -> StagedPlay | None:
+        self._paths.pop(cmd, None)
+        self._order.pop(cmd, None)
+        return self._items.pop(cmd, None)
+
+    def _save_locked(self) -> None:
+        if self._store_path is None:
+            return
+        plays = [p.model_dump(mode="json") for p in self._items.values()]
+        try:
+            atomic_write(self._store_path, json.dumps({"plays": plays}, separators=(",", ":")).encode())
+        except OSError as exc:
+            log.error("cannot persist timeline %s: %s", self._store_path, exc)
+
+    def _emit(self, play: StagedPlay, kind: EventKind, detail: str | None) -> None:
+        try:
+            self._on_event(play, kind, detail)
+        except Exception:  # noqa: BLE001 - reporting must not break playing
+            log.exception("event handler failed for %s %s", play.cmd, kind)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            expired, to_start, timeout = self._plan()
+            if to_start is not None:
+                self._launch(to_start)  # first: nothing slow may stand between play_at and the start
+            for play in expired:
+                log.info("play %s (announcement %d) expired before it could start", play.cmd, play.announcement)
+                self._emit(play, EventKind.EXPIRED, "not started before expires_at")
+            if expired or to_start is not None:
+                with self._lock:
+                    self._save_locked()  # an fsync: tens of ms on an SD card, so after the start
+                continue
+            self._clock.wait(self._wake, timeout)
+
+    def _plan(self) -> tuple[list[StagedPlay], _Playing | None, float]:
+        """Under the lock: drop expired plays, pick one to start or preempt, say how long to sleep."""
+        with self._lock:
+            now = self._clock.now()
+            expired = [p for p in self._items.values() if p.expires_at <= now]
+            for play in expired:
+                self._remove_locked(play.cmd)
+            horizon = now + self._prestart
+            due = sorted(
+                (p for p in self._items.values() if p.cmd in self._paths and p.play_at <= horizon),
+                key=lambda p: (_RANK[p.priority], p.play_at, self._order[p.cmd]),
+            )
+            to_start = None
+            cur = self._current
+            if due and cur is None and not self._stopping.is_set():
+                play = due[0]
+                path, seq = self._paths[play.cmd], self._order[play.cmd]
+                self._remove_locked(play.cmd)
+                info = PlayInfo(self.node_id, play.cmd, play.announcement, play.audio.sha256, play.play_at)
+                to_start = self._current = _Playing(play, path, info, seq)
+            elif (
+                due and cur is not None and due[0].priority is Priority.EMERGENCY
+                and cur.play.priority is not Priority.EMERGENCY and not cur.stop_event.is_set()
+            ):
+                log.info("emergency %s preempts %s", due[0].cmd, cur.play.cmd)
+                cur.info.stop_reason = "preempted"
+                cur.stop_event.set()
+            wakes = [p.expires_at for p in self._items.values()]
+            wakes += [
+                p.play_at - self._prestart for p in self._items.values() if p.cmd in self._paths and p.play_at > horizon
+            ]
+            timeout = self._max_wait_s
+            if wakes:
+                timeout = min(timeout, max(0.0, (min(wakes) - now).total_seconds()))
+            return expired, to_start, timeout
+
+    def _unlaunch(self, playing: _Playing) -> None:
+        """Interrupted while waiting for its exact start: back onto the timeline, no event."""
+        with self._lock:
+            self._items[playing.play.cmd] = playing.play
+            self._paths[playing.play.cmd] = playing.path
+            self._order[playing.play.cmd] = playing.seq
+            self._current = None
+            self._save_locked()
+        self._wake.set()
+
+    def _launch(self, playing: _Playing) -> None:
+        thread = threading.Thread(
+            target=self._play, args=(playing,), name=f"loa-play-{self.node_id}", daemon=True
+        )
+        self._play_thread = thread
+        thread.start()
+
+    def _play(self, playing: _Playing) -> None:
+        play = playing.play
+        ahead = (play.play_at - self._clock.now()).total_seconds()
+        if ahead > 0 and self._clock.wait(playing.stop_event, ahead):
+            self._unlaunch(playing)
+            return
+        now = self._clock.now()
+        if now >= play.expires_at:  # only when expires_at <= play_at: a controller bug
+            with self._lock:
+                self._current = None
+            self._emit(play, EventKind.EXPIRED, "play_at is not before expires_at")
+            self._wake.set()
+            return
+        playing.started_at = playing.info.started_at = now
+        late_ms = (playing.started_at - play.play_at).total_seconds() * 1000
+        log.info("playing %s (announcement %d), %.1f ms after play_at", play.cmd, play.announcement, late_ms)
+        self._emit(play, EventKind.STARTED, None)
+        error: str | None = None
+        try:
+            self._player.play(playing.path, play.audio.duration_ms, playing.stop_event, playing.info)
+        except Exception as exc:  # noqa: BLE001 - any player failure is a `failed` event
+            error = f"player failed: {exc}"[:500]
+            log.error("play %s failed: %s", play.cmd, exc)
+        # Report the end before freeing the slot, so this play's terminal event always
+        # precedes the `started` of whatever plays next.
+        if error is not None:
+            self._emit(play, EventKind.FAILED, error)
+        elif playing.stop_event.is_set() and playing.info.stop_reason == "preempted":
+            self._emit(play, EventKind.PREEMPTED, "stopped by an emergency play")
+        elif playing.stop_event.is_set():
+            self._emit(play, EventKind.FAILED, "interrupted: agent stopped")
+        else:
+            self._emit(play, EventKind.FINISHED, None)
+        with self._lock:
+            self._current = None
+        self._wake.set()
+
+
+__all__ = ["EventSink", "StagedPlay", "Timeline"]
