@@ -53,6 +53,9 @@ class MqttLink:
     def __init__(self, options: LinkOptions) -> None:
         self.options = options
         self.connected = threading.Event()
+        self.subscribed = threading.Event()
+        """Set once the broker has answered the subscriptions made on the current connection."""
+        self._sub_mid: int | None = None
         self._subs: dict[str, tuple[int, Handler]] = {}
         self._lock = threading.Lock()
         self._started = False
@@ -74,6 +77,7 @@ class MqttLink:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         self._client = client
 
     # -- public -----------------------------------------------------------------------
@@ -131,17 +135,33 @@ class MqttLink:
             log.warning("MQTT connect to %s:%s refused: %s", self.options.host, self.options.port, reason_code)
             return
         with self._lock:
-            subs = list(self._subs.items())
-        for topic_filter, (qos, _) in subs:
-            client.subscribe(topic_filter, qos=qos)
+            subs = [(topic_filter, qos) for topic_filter, (qos, _) in self._subs.items()]
+        self.subscribed.clear()
+        if subs:
+            _, self._sub_mid = client.subscribe(subs)
+        else:
+            self.subscribed.set()
         self.connected.set()
         log.info("MQTT connected to %s:%s as %s", self.options.host, self.options.port, self.options.client_id)
         for hook in self.options.on_connected:
             self._safely(hook)
 
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        if mid != self._sub_mid:
+            return
+        for code in reason_codes:
+            if code.is_failure:
+                # Typically the ACL: a node configured for a zone the broker does not grant.
+                log.error("MQTT subscription refused by the broker: %s", code)
+        self.subscribed.set()
+
+    def wait_subscribed(self, timeout: float) -> bool:
+        return self.subscribed.wait(timeout)
+
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         was = self.connected.is_set()
         self.connected.clear()
+        self.subscribed.clear()
         if was and not self._stopping:
             log.warning("MQTT disconnected (%s); reconnecting with backoff", reason_code)
             for hook in self.options.on_disconnected:

@@ -104,7 +104,7 @@ class Verifier:
             raise ProtocolError(f"envelope of {len(raw)} bytes exceeds {MAX_PAYLOAD_BYTES}")
         try:
             env = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise ProtocolError(f"envelope is not JSON: {exc}") from None
         if not isinstance(env, dict) or env.get("v") != 1:
             raise ProtocolError("envelope must be a JSON object with v=1")
