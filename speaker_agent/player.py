@@ -83,10 +83,11 @@ class FileSinkPlayer:
     ) -> None:
         started = (info.started_at if info is not None else None) or self.clock.now()
         sha = info.sha256 if info is not None else Path(path).stem
-        self._keep_copy(Path(path), sha)
         if self.realtime and duration_ms > 0:
             self.clock.wait(stop_event, duration_ms / 1000)
         finished = self.clock.now()
+        # Copied after "playing": nothing but the wait may sit between play_at and the start.
+        self._keep_copy(Path(path), sha)
         outcome = "finished"
         if stop_event.is_set():
             outcome = (info.stop_reason if info is not None else None) or "preempted"

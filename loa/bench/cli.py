@@ -18,6 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     fan.add_argument("--rounds", type=int, default=10, help="announcements to send, one after another")
     fan.add_argument("--speech-seconds", type=float, default=30.0, help="approximate length of each announcement")
     fan.add_argument("--lead", type=float, default=3.0, help="controller play_lead_s")
+    fan.add_argument("--node-procs", type=int, default=10, help="processes the simulated nodes are spread over")
+    fan.add_argument("--normal-priority", action="store_true",
+                     help="run node processes at normal priority instead of SCHED_RR (see docs/benchmarks.md)")
     fan.add_argument("--state-dir", type=Path, default=None, help="keep files here (default: a temp dir)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
@@ -27,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         result = run_fanout(
             nodes=args.nodes, hamlets=args.hamlets, rounds=args.rounds,
             speech_seconds=args.speech_seconds, lead_s=args.lead, state_dir=args.state_dir,
+            node_procs=args.node_procs, node_realtime=not args.normal_priority,
         )
         print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0

@@ -56,7 +56,8 @@ def write_joined_wav(segments: Sequence[AudioSegment], out_path: Path, *, gap_ms
         joined = joined + _segment_class().silent(duration=gap_ms, frame_rate=joined.frame_rate) + seg
     partial = out_path.with_name(out_path.name + ".part")
     try:
-        joined.export(str(partial), format="wav")  # plain WAV: pydub writes it without ffmpeg
+        with open(partial, "wb") as f:  # pydub returns, but never closes, a file it opens
+            joined.export(f, format="wav")  # plain WAV: pydub writes it without ffmpeg
         os.replace(partial, out_path)
     finally:
         partial.unlink(missing_ok=True)

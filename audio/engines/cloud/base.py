@@ -161,7 +161,9 @@ class CloudEngine:
             try:
                 segments.append(decode_audio(data, self.sample_rate, timeout_s=self._remaining(deadline)))
             except AudioError as exc:
-                raise EngineError(self._scrub(f"{self.service} sent audio that cannot be decoded: {exc}")) from None
+                raise EngineError(
+                    self._scrub(f"{self.service} sent audio that cannot be decoded: {exc}")
+                ) from None
         out_path = self._scratch_dir() / f"{uuid.uuid4().hex}.wav"
         write_joined_wav(segments, out_path)
         return out_path
@@ -214,6 +216,10 @@ class CloudEngine:
                 failure, timed_out = "no answer in time", True
             except httpx.TransportError as exc:
                 failure = f"connection failed ({type(exc).__name__})"
+            except RuntimeError:  # httpx: "the client has been closed"
+                if self._closing.is_set():
+                    raise EngineError(f"{self.service} engine was closed during the request") from None
+                raise
             else:
                 status = resp.status_code
                 if 200 <= status < 300 or status in pass_status:
