@@ -6,11 +6,16 @@ take seconds and must not hold SQLite's write lock); the announcement and all it
 deliveries are stored in one transaction (never half an announcement); only then are
 the signed commands published, and deliveries move from `pending` to `sent`.
 Blocking steps run in the thread pool so the event loop keeps serving other requests.
+
+A preview runs the same checks and the same render, and stops there: officials hear
+exactly what will air (same lexicon, normaliser, engine and cache entry), and
+creating the announcement afterwards reuses the rendered file.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -32,15 +37,20 @@ from controller.dispatch import (
     publish_all,
     resolve_targets,
 )
+from controller.engines import VoiceInfo
 from controller.models import (
+    MAX_FALLBACK_REASON_CHARS,
     Announcement,
     AnnouncementCreate,
+    AnnouncementPreview,
     AnnouncementPublic,
     AnnouncementStatus,
     AudioPublic,
     Delivery,
     DeliveryPublic,
     DeliveryState,
+    PreviewPublic,
+    SpeechBase,
 )
 from controller.settings import ControllerSettings
 from controller.topology import ZoneTree
@@ -50,9 +60,26 @@ log = logging.getLogger(__name__)
 
 
 class Renderer(Protocol):
-    """The part of `audio.pipeline.AudioPipeline` the controller uses."""
+    """The part of `audio.pipeline.AudioPipeline` the controller uses.
+
+    `render` returns a `RenderedAudio`; its `fallback_reason` (None when the chosen
+    engine spoke) is read with `getattr`, so pipelines that never fall back need not
+    have it.
+    """
+
+    @property
+    def voices(self) -> Sequence[Any]: ...
 
     def render(self, req: Any) -> Any: ...
+
+
+def fallback_reason(rendered: Any) -> str | None:
+    """The render's fallback reason, trimmed to what the column holds."""
+    reason = getattr(rendered, "fallback_reason", None)
+    if not reason:
+        return None
+    reason = str(reason)
+    return reason if len(reason) <= MAX_FALLBACK_REASON_CHARS else reason[: MAX_FALLBACK_REASON_CHARS - 1] + "…"
 
 
 class AnnouncementError(Exception):
@@ -74,29 +101,51 @@ class Announcer:
     signer: Signer
     publisher: Publisher
     clock: Clock
+    voices: tuple[VoiceInfo, ...]
+    """The renderer's voices; the first is the default."""
 
     async def create(self, req: AnnouncementCreate) -> AnnouncementPublic:
         ttl_s = req.expires_in_s if req.expires_in_s is not None else self.settings.default_ttl_s
-        self._check_limits(req, ttl_s)
+        voice = self._check_speech(req)
+        if ttl_s <= self.settings.play_lead_s:
+            raise AnnouncementError(
+                422, f"expires_in_s ({ttl_s}) must be longer than the play lead ({self.settings.play_lead_s} s)"
+            )
         plan = await run_in_threadpool(self._plan, req)
-        rendered = await run_in_threadpool(self._render, req)
-        commands, ann_id = await run_in_threadpool(self._store, req, plan, rendered, ttl_s)
+        rendered = await run_in_threadpool(self._render, req, voice)
+        commands, ann_id = await run_in_threadpool(self._store, req, voice, plan, rendered, ttl_s)
         await run_in_threadpool(self._publish, ann_id, commands)
         view = await run_in_threadpool(self.get, ann_id)
         if view is None:  # deleted in between: only possible by hand
             raise AnnouncementError(409, f"announcement {ann_id} vanished while being created")
         return view
 
+    async def preview(self, req: AnnouncementPreview) -> PreviewPublic:
+        """Render as `create` would, without scheduling or storing an announcement."""
+        voice = self._check_speech(req)
+        rendered = await run_in_threadpool(self._render, req, voice)
+        return PreviewPublic(
+            spoken_text=rendered.spoken_text,
+            voice=voice,
+            audio=_audio_view(self.settings.public_url, rendered.sha256, rendered.size, rendered.duration_ms),
+            fallback_reason=fallback_reason(rendered),
+        )
+
     # -- steps -------------------------------------------------------------------------
 
-    def _check_limits(self, req: AnnouncementCreate, ttl_s: int) -> None:
+    def _check_speech(self, req: SpeechBase) -> str:
+        """Text length and voice (against the running engine); returns the voice to use."""
         limit = self.settings.max_text_chars
         if len(req.text) > limit:
             raise AnnouncementError(422, f"text is {len(req.text)} characters; the limit is {limit}")
-        if ttl_s <= self.settings.play_lead_s:
-            raise AnnouncementError(
-                422, f"expires_in_s ({ttl_s}) must be longer than the play lead ({self.settings.play_lead_s} s)"
-            )
+        if not self.voices:
+            raise AnnouncementError(503, "the speech engine offers no voices")
+        if req.voice is None:
+            return self.voices[0].id
+        known = [v.id for v in self.voices]
+        if req.voice not in known:
+            raise AnnouncementError(422, f"unknown voice {req.voice!r}; choose one of: {', '.join(known)}")
+        return req.voice
 
     def _plan(self, req: AnnouncementCreate) -> FanoutPlan:
         with Session(self.engine) as session:
@@ -107,11 +156,11 @@ class Announcer:
             raise AnnouncementError(422, str(exc)) from None
         return plan_fanout(tree, targets)
 
-    def _render(self, req: AnnouncementCreate) -> Any:
+    def _render(self, req: SpeechBase, voice: str) -> Any:
         from audio.pipeline import RenderRequest  # heavy (pydub); only the controller's render path needs it
 
         try:
-            return self.renderer.render(RenderRequest(text=req.text, voice=req.voice, rate=req.rate, chime=req.chime))
+            return self.renderer.render(RenderRequest(text=req.text, voice=voice, rate=req.rate, chime=req.chime))
         except EngineError as exc:
             log.error("speech engine failed: %s", exc)
             raise AnnouncementError(503, f"speech synthesis is unavailable: {exc}") from None
@@ -122,7 +171,7 @@ class Announcer:
             raise AnnouncementError(503, f"speech synthesis failed unexpectedly: {type(exc).__name__}") from None
 
     def _store(
-        self, req: AnnouncementCreate, plan: FanoutPlan, rendered: Any, ttl_s: int
+        self, req: AnnouncementCreate, voice: str, plan: FanoutPlan, rendered: Any, ttl_s: int
     ) -> tuple[list[OutgoingCommand], int]:
         now = self.clock()
         play_at = now + timedelta(seconds=self.settings.play_lead_s)
@@ -131,7 +180,7 @@ class Announcer:
         with Session(self.engine) as session:
             ann = Announcement(
                 text=req.text,
-                voice=req.voice,
+                voice=voice,
                 rate=req.rate,
                 priority=req.priority.value,
                 chime=req.chime,
@@ -143,6 +192,7 @@ class Announcer:
                 audio_sha256=rendered.sha256,
                 audio_size=rendered.size,
                 audio_duration_ms=rendered.duration_ms,
+                fallback_reason=fallback_reason(rendered),
             )
             session.add(ann)
             session.flush()
@@ -242,15 +292,16 @@ def announcement_view(
         created_at=ann.created_at,
         play_at=ann.play_at,
         expires_at=ann.expires_at,
-        audio=AudioPublic(
-            url=audio_ref(public_url, ann.audio_sha256, ann.audio_size, ann.audio_duration_ms).url,
-            sha256=ann.audio_sha256,
-            duration_ms=ann.audio_duration_ms,
-            size=ann.audio_size,
-        ),
+        audio=_audio_view(public_url, ann.audio_sha256, ann.audio_size, ann.audio_duration_ms),
+        fallback_reason=ann.fallback_reason,
         summary={state: n for state, n in counts},
         deliveries=deliveries,
     )
 
 
-__all__ = ["AnnouncementError", "Announcer", "Renderer", "announcement_view"]
+def _audio_view(public_url: str, sha256: str, size: int, duration_ms: int) -> AudioPublic:
+    url = audio_ref(public_url, sha256, size, duration_ms).url
+    return AudioPublic(url=url, sha256=sha256, duration_ms=duration_ms, size=size)
+
+
+__all__ = ["AnnouncementError", "Announcer", "Renderer", "announcement_view", "fallback_reason"]

@@ -1,9 +1,11 @@
 """The FastAPI application: `create_app(settings)` wires everything inside its lifespan.
 
 Nothing is created at import time or in `create_app` itself: the engine, the audio
-pipeline, the signer, the MQTT link and the scheduler are built when the app starts
-and closed, in reverse order, when it stops. Tests inject a fake pipeline, publisher
-and clock; production gets the real ones.
+pipeline (over the engine `LOA_TTS_ENGINE` selects, with the lexicon and normaliser
+as its text filter), the signer, the MQTT link and the scheduler are built when the
+app starts and closed, in reverse order, when it stops. Tests inject a fake pipeline
+(or a fake speech engine under the real pipeline), publisher and clock; production
+gets the real ones.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -21,13 +23,19 @@ from starlette.concurrency import run_in_threadpool
 
 from controller.announce import AnnouncementError, Announcer, Renderer
 from controller.context import AppContext
-from controller.db import init_db, make_engine
+from controller.db import SchemaError, init_db, make_engine
 from controller.dispatch import Clock, Publisher
+from controller.engines import build_engine, voice_catalogue
 from controller.fleet import FleetIngest, make_scheduler
+from controller.lexicon.compiled import LexiconCache
+from controller.lexicon.store import LexiconError
 from controller.settings import ControllerSettings
 from protocol.base import utcnow
 from protocol.link import LinkOptions, MqttLink
 from protocol.signing import Signer, load_private_key
+
+if TYPE_CHECKING:
+    from audio.engines.base import SpeechEngine
 
 log = logging.getLogger(__name__)
 
@@ -51,15 +59,30 @@ def load_signer(settings: ControllerSettings) -> Signer:
         raise ConfigError(f"signing key {path} is unusable: {exc}") from None
 
 
+def load_speech_engine(settings: ControllerSettings) -> SpeechEngine:
+    """The configured speech engine, or ConfigError saying what to fix (a Piper file, a key)."""
+    from audio.errors import EngineError
+
+    try:
+        return build_engine(settings)
+    except EngineError as exc:
+        raise ConfigError(f"speech engine {settings.tts_engine!r} cannot be used: {exc}") from None
+
+
 def preflight(settings: ControllerSettings) -> None:
     """Fail fast (before binding a port) on what the lifespan would trip over."""
     load_signer(settings)
+    load_speech_engine(settings).close()  # builds nothing heavy: workers start on first use
     if not settings.api_tokens:
         log.warning("no API tokens configured: the REST API is open (development mode only)")
 
 
 def _start(
-    settings: ControllerSettings, pipeline: Renderer | None, publisher: Publisher | None, clock: Clock
+    settings: ControllerSettings,
+    pipeline: Renderer | None,
+    speech_engine: SpeechEngine | None,
+    publisher: Publisher | None,
+    clock: Clock,
 ) -> AppContext:
     from audio.store import AudioStore
 
@@ -67,15 +90,21 @@ def _start(
         signer = load_signer(settings)
         engine = make_engine(settings)
         stack.callback(engine.dispose)
-        init_db(engine)
+        try:
+            init_db(engine)
+        except SchemaError as exc:
+            raise ConfigError(str(exc)) from None
+        lexicon = LexiconCache(engine)
         audio_dir = settings.audio_dir or settings.state_dir / "audio"
         audio_dir.mkdir(parents=True, exist_ok=True)
         if pipeline is None:
             from controller.speech import build_speech_pipeline
 
-            built = build_speech_pipeline(audio_dir)
+            speech = speech_engine if speech_engine is not None else load_speech_engine(settings)
+            built = build_speech_pipeline(audio_dir, speech, lexicon.apply)
             stack.callback(built.close)
             pipeline = built
+        voices = voice_catalogue(pipeline.voices, getattr(pipeline, "engine", None))
         fleet = FleetIngest(engine, clock)
         if publisher is None:
             link = MqttLink(
@@ -97,7 +126,13 @@ def _start(
         scheduler.start()
         stack.callback(scheduler.shutdown)
         announcer = Announcer(
-            settings=settings, engine=engine, renderer=pipeline, signer=signer, publisher=publisher, clock=clock
+            settings=settings,
+            engine=engine,
+            renderer=pipeline,
+            signer=signer,
+            publisher=publisher,
+            clock=clock,
+            voices=voices,
         )
         ctx = AppContext(
             settings=settings,
@@ -107,9 +142,11 @@ def _start(
             publisher=publisher,
             audio_store=AudioStore(audio_dir),
             clock=clock,
+            lexicon=lexicon,
+            voices=voices,
             resources=stack.pop_all(),
         )
-    log.info("controller started (%s mode, signing key %s)", settings.mode, signer.kid)
+    log.info("controller started (%s mode, signing key %s, %d voice(s))", settings.mode, signer.kid, len(voices))
     return ctx
 
 
@@ -117,10 +154,14 @@ def create_app(
     settings: ControllerSettings,
     *,
     pipeline: Any | None = None,
+    speech_engine: SpeechEngine | None = None,
     publisher: Publisher | None = None,
     clock: Clock | None = None,
 ) -> FastAPI:
     """The controller app. `pipeline`, `publisher` and `clock` replace the real ones in tests.
+
+    `speech_engine` replaces only the engine the settings select: the real pipeline,
+    lexicon and normaliser still run (and the pipeline closes the engine at shutdown).
 
     Without `publisher` the app connects its own MQTT link (and ingests node reports
     through it); with one, it only publishes there and node reports can be fed to
@@ -130,7 +171,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        ctx = await run_in_threadpool(_start, settings, pipeline, publisher, now)
+        ctx = await run_in_threadpool(_start, settings, pipeline, speech_engine, publisher, now)
         app.state.ctx = ctx
         try:
             yield
@@ -138,7 +179,7 @@ def create_app(
             app.state.ctx = None
             await run_in_threadpool(ctx.close)
 
-    from controller.api import announcements, audio, health, nodes, zones
+    from controller.api import announcements, audio, health, lexicon, nodes, voices, zones
     from controller.api.deps import require_token
 
     app = FastAPI(
@@ -147,17 +188,19 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
     )
-    app.add_exception_handler(AnnouncementError, _announcement_error)
+    app.add_exception_handler(AnnouncementError, _domain_error)
+    app.add_exception_handler(LexiconError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    for module in (announcements, nodes, zones):
+    for module in (announcements, lexicon, nodes, voices, zones):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=[Depends(require_token)])
     app.include_router(audio.router)
     app.include_router(health.router)
     return app
 
 
-async def _announcement_error(_request: Request, exc: Exception) -> JSONResponse:
-    if not isinstance(exc, AnnouncementError):  # registered for this type only
+async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    """`{"detail": "reason"}` with the status the domain chose (404, 409, 422, 503)."""
+    if not isinstance(exc, AnnouncementError | LexiconError):  # registered for these types only
         raise exc
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
 
@@ -173,4 +216,4 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
 
-__all__ = ["API_PREFIX", "ConfigError", "create_app", "load_signer", "preflight"]
+__all__ = ["API_PREFIX", "ConfigError", "create_app", "load_signer", "load_speech_engine", "preflight"]

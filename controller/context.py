@@ -17,7 +17,9 @@ from sqlalchemy import Engine
 from audio.store import AudioStore
 from controller.announce import Announcer
 from controller.dispatch import Clock, Publisher
+from controller.engines import VoiceInfo
 from controller.fleet import FleetIngest
+from controller.lexicon.compiled import LexiconCache
 from controller.settings import ControllerSettings
 
 
@@ -30,6 +32,10 @@ class AppContext:
     publisher: Publisher
     audio_store: AudioStore
     clock: Clock
+    lexicon: LexiconCache
+    """The compiled lexicon the speech text filter applies (refreshed on every edit)."""
+    voices: tuple[VoiceInfo, ...]
+    """The running engine's voices; announcements may use any of them."""
     resources: ExitStack
     """Closes, in reverse order of creation, everything the lifespan started."""
 

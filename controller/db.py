@@ -8,7 +8,10 @@ front; with a plain deferred BEGIN the lock upgrade fails at once with "database
 locked" when another writer committed in between, and the busy timeout never helps).
 
 Tables are made with `SQLModel.metadata.create_all` for now; schema changes will go
-through migrations (Alembic) once the schema settles, as the design asks.
+through migrations (Alembic) once the schema settles, as the design asks. Until then
+`init_db` also adds *nullable* columns that a newer release declares and an existing
+database lacks (e.g. `announcement.fallback_reason`), so an upgrade does not need a
+fresh database; anything else is refused with a message.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event, make_url, text
+from sqlalchemy import Engine, event, inspect, make_url, text
+from sqlalchemy.schema import CreateColumn
 from sqlmodel import Session, SQLModel, create_engine
 
 from controller import models  # noqa: F401  (registers every table on SQLModel.metadata)
+from controller.lexicon import models as lexicon_models  # noqa: F401  (the lexicon tables)
 from controller.settings import ControllerSettings
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -29,7 +34,12 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 def make_engine(settings: ControllerSettings) -> Engine:
     """Engine for `settings.database_url`; creates the SQLite file's directory if needed."""
-    url = make_url(settings.database_url or f"sqlite:///{settings.state_dir / 'loa.db'}")
+    return engine_for_url(settings.database_url or f"sqlite:///{settings.state_dir / 'loa.db'}")
+
+
+def engine_for_url(database_url: str) -> Engine:
+    """Engine for a SQLAlchemy URL, tuned as described above (for `loa tts`, which has no state dir)."""
+    url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
     if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
@@ -58,9 +68,31 @@ def _tune_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+class SchemaError(RuntimeError):
+    """The database's schema is older than the code in a way `init_db` cannot fix."""
+
+
 def init_db(engine: Engine) -> None:
-    """Create missing tables (idempotent). Migrations replace this later."""
+    """Create missing tables and add missing nullable columns (idempotent). Migrations replace this later."""
     SQLModel.metadata.create_all(engine)
+    _add_missing_columns(engine)
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    with engine.begin() as conn:
+        inspector = inspect(conn)
+        for table in SQLModel.metadata.sorted_tables:
+            present = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in present:
+                    continue
+                if not column.nullable or column.primary_key:
+                    raise SchemaError(
+                        f"table {table.name} lacks the required column {column.name}; "
+                        "this database needs a migration"
+                    )
+                ddl = CreateColumn(column).compile(dialect=engine.dialect)
+                conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {ddl}"))
 
 
 def check_db(engine: Engine) -> bool:
@@ -84,4 +116,4 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
-__all__ = ["check_db", "init_db", "make_engine", "session_scope"]
+__all__ = ["SchemaError", "check_db", "engine_for_url", "init_db", "make_engine", "session_scope"]

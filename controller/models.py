@@ -11,7 +11,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
@@ -141,8 +141,8 @@ class NodePublic(NodeBase):
 
 # --- announcements -------------------------------------------------------------------
 
-Voice = Literal["vi", "vi-vn-x-central", "vi-vn-x-south"]
-"""The espeak-ng Vietnamese voices of `audio.pipeline.VOICES` (north, central, south)."""
+MAX_VOICE_ID_CHARS = 64
+MAX_FALLBACK_REASON_CHARS = 500
 
 HARD_MAX_TEXT_CHARS = 100_000
 """Upper bound checked while parsing; the configured `max_text_chars` is checked after."""
@@ -163,25 +163,18 @@ class Targets(BaseModel):
     """Every node of the system."""
 
 
-class AnnouncementBase(SQLModel):
+class SpeechBase(SQLModel):
+    """What to say and how: the fields shared by creating and previewing an announcement."""
+
     text: str = Field(max_length=HARD_MAX_TEXT_CHARS)
     """What to say, in Vietnamese; numbers, dates and abbreviations are read out by the audio pipeline."""
-    voice: Voice = "vi"
+    voice: str | None = Field(default=None, min_length=1, max_length=MAX_VOICE_ID_CHARS)
+    """One of `GET /api/v1/voices` (the active engine's voices); default its first voice.
+    Checked against the running engine, not a fixed list, so Piper and cloud voices work."""
     rate: int = Field(default=150, ge=80, le=300)
     """Speaking rate in words per minute."""
-    priority: Priority = Priority.NORMAL
     chime: bool = False
     """Play the attention chime before the speech."""
-
-
-class AnnouncementCreate(AnnouncementBase):
-    """Body of `POST /api/v1/announcements`; timing is "play now" (staged by the play lead)."""
-
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-
-    targets: Targets
-    expires_in_s: int | None = Field(default=None, ge=10, le=86400)
-    """Seconds until the commands expire; default `LOA_DEFAULT_TTL_S`."""
 
     @field_validator("text")
     @classmethod
@@ -196,6 +189,34 @@ class AnnouncementCreate(AnnouncementBase):
             if category == "Cc" and ch not in "\n\r\t":
                 raise ValueError(f"text contains the control character U+{ord(ch):04X}")
         return value
+
+
+class AnnouncementBase(SpeechBase):
+    priority: Priority = Priority.NORMAL
+
+
+class AnnouncementCreate(AnnouncementBase):
+    """Body of `POST /api/v1/announcements`; timing is "play now" (staged by the play lead)."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    targets: Targets
+    expires_in_s: int | None = Field(default=None, ge=10, le=86400)
+    """Seconds until the commands expire; default `LOA_DEFAULT_TTL_S`."""
+
+
+class AnnouncementPreview(SpeechBase):
+    """Body of `POST /api/v1/announcements/preview`: the create form, sent as it is.
+
+    `targets`, `priority` and `expires_in_s` are accepted and ignored, so the web form
+    can send one body to both endpoints; anything else unknown is refused.
+    """
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    targets: Any = None
+    priority: Any = None
+    expires_in_s: Any = None
 
 
 class DeliveryPublic(SQLModel):
@@ -229,11 +250,34 @@ class AnnouncementPublic(BaseModel):
     play_at: datetime
     expires_at: datetime
     audio: AudioPublic
+    fallback_reason: str | None = None
+    """Set when the chosen engine failed and espeak-ng read the text instead: why."""
     summary: dict[str, int]
     """Number of deliveries in each state."""
     deliveries: list[DeliveryPublic] | None = None
     """Per-node states; left out of list responses (a province-wide announcement has thousands)."""
 
+
+class PreviewPublic(BaseModel):
+    """Answer of the preview: what will be said and where to listen to it. Nothing is stored
+    but the audio file (content-addressed, so creating the same announcement reuses it)."""
+
+    spoken_text: str
+    """The text after the lexicon and the normaliser, as the engine reads it."""
+    voice: str
+    audio: AudioPublic
+    fallback_reason: str | None = None
+
+
+class VoicePublic(BaseModel):
+    """One voice of the running engine(s), for the web form's voice picker."""
+
+    id: str
+    label: str
+    region: str
+    """`north`, `central` or `south`: picks the normaliser's reading rules."""
+    engine: str
+    """The engine that speaks it, e.g. `espeak-ng`, `piper`, `fpt-ai`."""
 
 
 class Announcement(SQLModel, table=True):
@@ -252,6 +296,8 @@ class Announcement(SQLModel, table=True):
     audio_sha256: str = Field(max_length=64)
     audio_size: int
     audio_duration_ms: int
+    fallback_reason: str | None = Field(default=None, max_length=MAX_FALLBACK_REASON_CHARS)
+    """Why espeak-ng read the text instead of the chosen engine; None when the chosen one did."""
     command_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
@@ -290,11 +336,16 @@ __all__ = [
     "HARD_MAX_TEXT_CHARS",
     "STATE_RANK",
     "TERMINAL_STATES",
+    "MAX_FALLBACK_REASON_CHARS",
+    "MAX_VOICE_ID_CHARS",
+    "PreviewPublic",
+    "SpeechBase",
     "Targets",
-    "Voice",
+    "VoicePublic",
     "Announcement",
     "AnnouncementBase",
     "AnnouncementCreate",
+    "AnnouncementPreview",
     "AnnouncementPublic",
     "AnnouncementStatus",
     "AudioPublic",

@@ -10,47 +10,29 @@ one `curl -H "Authorization: Bearer changeme"` away from anyone on the network.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Self
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
+from controller.placeholder import is_placeholder
+from controller.tts_settings import ENV_PREFIX, TtsSettings, check_base_url
 from protocol.topics import ID_PATTERN
 
-ENV_PREFIX = "LOA_"
 MIN_TOKEN_CHARS_PRODUCTION = 24
 MIN_TOKEN_CHARS_DEVELOPMENT = 8
 
-_PLACEHOLDER_WORDS = ("changeme", "placeholder", "example", "yourtoken", "replaceme", "insert")
-_FILLER_WORDS = ("secret", "token", "password", "pass", "test", "admin", "default", "loa", "api", "key")
 
 
-def is_placeholder(secret: str) -> bool:
-    """True for values that look typed in by hand rather than generated.
+class ControllerSettings(TtsSettings):
+    """All settings of one controller process. Build once, pass to `create_app`.
 
-    Catches "changeme"-style words anywhere, values made only of filler words
-    ("secretsecrettoken...") and low-variety strings ("aaaa...", "12341234...").
-    A generated token (`secrets.token_urlsafe(24)`) never trips this.
+    The speech engine fields (`mode`, `tts_*`, service keys) come from `TtsSettings`.
     """
-    lowered = re.sub(r"[^a-z0-9]", "", secret.lower())
-    if not lowered or any(word in lowered for word in _PLACEHOLDER_WORDS):
-        return True
-    if re.fullmatch("(?:" + "|".join(_FILLER_WORDS) + r"|[0-9])+", lowered):
-        return True
-    return len(set(secret)) < 8
-
-
-class ControllerSettings(BaseSettings):
-    """All settings of one controller process. Build once, pass to `create_app`."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", env_file=None)
 
-    mode: Literal["production", "development"] = Field(
-        default="production",
-        description="`production` refuses weak or missing secrets; `development` relaxes that for a laptop.",
-    )
     state_dir: Path = Field(
         description="Directory for everything the controller keeps: database, audio store, keys (by default).",
     )
@@ -173,10 +155,7 @@ class ControllerSettings(BaseSettings):
     @field_validator("public_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        value = value.strip().rstrip("/")
-        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
-            raise ValueError("must be an http:// or https:// base URL without query or fragment")
-        return value
+        return check_base_url(value)
 
     @model_validator(mode="after")
     def _fill_defaults_and_check_secrets(self) -> Self:
@@ -194,13 +173,19 @@ class ControllerSettings(BaseSettings):
 
 
 def describe_error(exc: ValidationError) -> str:
-    """One line naming each offending environment variable, never echoing secret values."""
+    """One line naming each offending environment variable, never echoing secret values.
+
+    Nested places keep their path, e.g. `LOA_PIPER_VOICES[0].region: ...`.
+    """
     parts = []
     for err in exc.errors():
-        loc = [str(p) for p in err.get("loc", ()) if not isinstance(p, int)]
+        loc = list(err.get("loc", ()))
         msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-        if loc:
-            parts.append(f"{ENV_PREFIX}{loc[0].upper()}: {msg}")
+        if loc and isinstance(loc[0], str):
+            where = f"{ENV_PREFIX}{loc[0].upper()}" + "".join(
+                f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[1:]
+            )
+            parts.append(f"{where}: {msg}")
         else:
             parts.append(msg)
     return "; ".join(parts)

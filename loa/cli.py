@@ -34,6 +34,12 @@ def _bench(argv: list[str]) -> int:
     return main(argv)
 
 
+def _tts(argv: list[str]) -> int:
+    from controller.tts_cli import main
+
+    return main(argv)
+
+
 def _keys(argv: list[str]) -> int:
     from pathlib import Path
 
@@ -57,6 +63,7 @@ COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
     "controller": (_controller, "run or set up the controller (serve, init-db)"),
     "agent": (_agent, "run a speaker agent (run --config FILE)"),
     "bench": (_bench, "benchmarks that print JSON figures (fanout)"),
+    "tts": (_tts, "Vietnamese speech on the command line (normalize, say, voices)"),
     "keys": (_keys, "make the command-signing key pair"),
 }
 

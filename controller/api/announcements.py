@@ -1,4 +1,4 @@
-"""`/api/v1/announcements`: create ("play now") and read announcements with their deliveries."""
+"""`/api/v1/announcements`: create ("play now"), preview, and read announcements with their deliveries."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from starlette.concurrency import run_in_threadpool
 
 from controller.api.deps import AnnouncerDep, Page
-from controller.models import AnnouncementCreate, AnnouncementPublic
+from controller.models import AnnouncementCreate, AnnouncementPreview, AnnouncementPublic, PreviewPublic
 
 router = APIRouter(prefix="/announcements", tags=["announcements"])
 
@@ -23,6 +23,17 @@ async def create_announcement(body: AnnouncementCreate, announcer: AnnouncerDep)
     MQTT publishing fails.
     """
     return await announcer.create(body)
+
+
+@router.post("/preview", response_model=PreviewPublic)
+async def preview_announcement(body: AnnouncementPreview, announcer: AnnouncerDep) -> PreviewPublic:
+    """Render the text exactly as `create` would (lexicon, normaliser, engine) without
+    scheduling or storing anything but the audio file; `audio.url` plays it.
+
+    `targets`, `priority` and `expires_in_s` may be sent and are ignored. 422 for a bad
+    request, 503 when speech synthesis fails.
+    """
+    return await announcer.preview(body)
 
 
 @router.get("", response_model=Page[AnnouncementPublic], response_model_exclude_none=True)

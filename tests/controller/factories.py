@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlmodel import Session
 
+from audio.engines.base import Voice
+from audio.engines.espeak import ESPEAK_VOICES
 from audio.errors import AudioError
 from audio.store import AudioStore
 from controller import provision
@@ -93,15 +95,22 @@ class FakeRendered:
     loudness_lufs: float
     reused: bool
     spoken_text: str
+    fallback_reason: str | None = None
 
 
 class FakePipeline:
-    """Writes deterministic bytes to the real AudioStore instead of running TTS."""
+    """Writes deterministic bytes to the real AudioStore instead of running TTS.
 
-    def __init__(self, store_dir: Path) -> None:
+    Offers espeak-ng's voices unless given others; `fallback_reason` is reported on
+    every render while set (as a pipeline whose primary engine failed would).
+    """
+
+    def __init__(self, store_dir: Path, voices: tuple[Voice, ...] = ESPEAK_VOICES) -> None:
         self.store = AudioStore(store_dir)
+        self.voices = voices
         self.requests: list[Any] = []
         self.fail_with: Exception | None = None
+        self.fallback_reason: str | None = None
         self._lock = threading.Lock()
 
     def render(self, req: Any) -> FakeRendered:
@@ -112,7 +121,8 @@ class FakePipeline:
         seed = hashlib.sha256(f"{req.text}|{req.voice}|{req.rate}|{req.chime}".encode()).digest()
         data = b"OggS" + seed * 64
         sha = self.store.put_bytes(data)
-        return FakeRendered(sha, len(data), 1234, self.store.path_for(sha), -16.0, False, req.text)
+        path = self.store.path_for(sha)
+        return FakeRendered(sha, len(data), 1234, path, -16.0, False, req.text, self.fallback_reason)
 
     def close(self) -> None:
         pass
