@@ -66,7 +66,7 @@ def node_user(node_id: str, password_hash: str, zones: list[str]) -> BrokerUser:
         username=node_id,
         password_hash=password_hash,
         read=(f"{base}/cmd", *(f"loa/v1/zones/{z}/cmd" for z in zones)),
-        write=(f"{base}/state", f"{base}/telemetry", f"{base}/events"),
+        write=(f"{base}/state", f"{base}/telemetry", f"{base}/events", f"{base}/timeline"),
     )
 
 

@@ -7,7 +7,7 @@ an id, the time it was issued and the time after which it must not be acted on.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -27,6 +27,8 @@ class Priority(StrEnum):
 
 class CommandKind(StrEnum):
     PLAY = "play"
+    CANCEL = "cancel"
+    STOP = "stop"
 
 
 class AudioRef(BaseModel):
@@ -57,6 +59,36 @@ class PlayOrder(BaseModel):
     """Start time by the node's own (NTP-disciplined) clock. A node that is ready late
     starts at once, as long as the command has not expired."""
     priority: Priority = Priority.NORMAL
+    occurrence: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    """Stable id of a scheduled occurrence (`{announcement}:{key}`). A node holds at most
+    one play per occurrence: a re-sent command for the same occurrence (after a
+    reconnect or a controller restart) replaces the staged one instead of adding a play."""
+
+
+class CancelOrder(BaseModel):
+    """Withdraw staged plays: they are removed from the timeline (or stopped, if playing)
+    and each is reported `cancelled`."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    announcement: Annotated[int, Field(ge=1)] | None = None
+    """Every play of this announcement."""
+    occurrences: list[Annotated[str, Field(min_length=1, max_length=128)]] | None = None
+    """Only these occurrences."""
+
+    @model_validator(mode="after")
+    def _something(self) -> "CancelOrder":
+        if self.announcement is None and not self.occurrences:
+            raise ValueError("a cancel names an announcement or occurrences")
+        return self
+
+
+class StopOrder(BaseModel):
+    """Stop whatever is playing now (an operator's "stop" button); staged plays stay."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    reason: Annotated[str, Field(max_length=200)] | None = None
 
 
 class Command(Payload):
@@ -68,6 +100,10 @@ class Command(Payload):
     """After this instant the node must not act on the command (it reports `expired`)."""
     play: PlayOrder | None = None
     """Present exactly when kind is `play`."""
+    cancel: CancelOrder | None = None
+    """Present exactly when kind is `cancel`."""
+    stop: StopOrder | None = None
+    """Present exactly when kind is `stop`."""
     nodes: list[Annotated[str, Field(pattern=ID_PATTERN)]] | None = None
     """Optional narrowing on a zone topic: only these nodes act. Absent means all."""
 
@@ -75,9 +111,12 @@ class Command(Payload):
     def _shape(self) -> "Command":
         if self.expires_at <= self.issued_at:
             raise ValueError("expires_at must be after issued_at")
-        if self.kind is CommandKind.PLAY and self.play is None:
-            raise ValueError("a play command needs `play`")
+        bodies = {CommandKind.PLAY: self.play, CommandKind.CANCEL: self.cancel, CommandKind.STOP: self.stop}
+        if bodies[self.kind] is None:
+            raise ValueError(f"a {self.kind.value} command needs `{self.kind.value}`")
+        if any(body is not None for kind, body in bodies.items() if kind is not self.kind):
+            raise ValueError(f"a {self.kind.value} command carries only `{self.kind.value}`")
         return self
 
 
-__all__ = ["AudioRef", "Command", "CommandKind", "PlayOrder", "Priority", "SHA256_PATTERN", "Literal"]
+__all__ = ["AudioRef", "CancelOrder", "Command", "CommandKind", "PlayOrder", "Priority", "SHA256_PATTERN", "StopOrder"]

@@ -40,9 +40,13 @@ class EventKind(StrEnum):
     """The command reached the node, or became playable, only after `expires_at`."""
     PREEMPTED = "preempted"
     """Stopped by a higher-priority play."""
+    CANCELLED = "cancelled"
+    """Withdrawn by a `cancel` command, or stopped by a `stop` command."""
 
 
-TERMINAL_EVENTS = frozenset({EventKind.FINISHED, EventKind.FAILED, EventKind.EXPIRED, EventKind.PREEMPTED})
+TERMINAL_EVENTS = frozenset(
+    {EventKind.FINISHED, EventKind.FAILED, EventKind.EXPIRED, EventKind.PREEMPTED, EventKind.CANCELLED}
+)
 
 
 class NodeEvent(Payload):
@@ -55,6 +59,24 @@ class NodeEvent(Payload):
     event: EventKind
     at: UtcDatetime
     detail: Annotated[str, Field(max_length=500)] | None = None
+
+
+class StagedEntry(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    cmd: str
+    announcement: int
+    occurrence: str | None = None
+    play_at: UtcDatetime
+
+
+class NodeTimeline(Payload):
+    """What a node holds staged (`.../timeline`, QoS 1), published after every connect so
+    the controller can re-send what is missing and cancel what should not be there."""
+
+    node: str
+    at: UtcDatetime
+    staged: list[StagedEntry] = Field(default_factory=list, max_length=1000)
 
 
 class NowPlaying(BaseModel):

@@ -49,10 +49,15 @@ def node_events(node: str) -> str:
     return f"{PREFIX}/nodes/{check_id(node)}/events"
 
 
+def node_timeline(node: str) -> str:
+    return f"{PREFIX}/nodes/{check_id(node)}/timeline"
+
+
 # Filters the controller subscribes to.
 ALL_STATES = f"{PREFIX}/nodes/+/state"
 ALL_TELEMETRY = f"{PREFIX}/nodes/+/telemetry"
 ALL_EVENTS = f"{PREFIX}/nodes/+/events"
+ALL_TIMELINES = f"{PREFIX}/nodes/+/timeline"
 
 
 def parse_node_topic(topic: str) -> tuple[str, str]:

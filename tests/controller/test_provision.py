@@ -79,7 +79,10 @@ def test_zone_chain_and_broker_users(session: Session) -> None:
     assert set(by_name) == {"dong-1", "dong-2", "dong-3", "tay-1", "tay-2", "bac-1"}
     dong = by_name["dong-1"]
     assert dong.read == ("loa/v1/nodes/dong-1/cmd", "loa/v1/zones/thon-dong/cmd", "loa/v1/zones/xa-an-binh/cmd")
-    assert dong.write == ("loa/v1/nodes/dong-1/state", "loa/v1/nodes/dong-1/telemetry", "loa/v1/nodes/dong-1/events")
+    assert dong.write == (
+        "loa/v1/nodes/dong-1/state", "loa/v1/nodes/dong-1/telemetry", "loa/v1/nodes/dong-1/events",
+        "loa/v1/nodes/dong-1/timeline",
+    )
     assert dong.password_hash == session.get(Node, "dong-1").mqtt_password_hash  # type: ignore[union-attr]
 
 

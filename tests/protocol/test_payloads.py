@@ -54,3 +54,43 @@ def test_parse_node_topic():
     assert topics.parse_node_topic("loa/v1/nodes/thon-1/events") == ("thon-1", "events")
     with pytest.raises(topics.TopicError):
         topics.parse_node_topic("loa/v1/zones/thon-1/cmd")
+
+
+CMD_HEAD = '"v":1,"id":"abcdefgh","issued_at":"2026-01-01T00:00:00Z","expires_at":"2026-01-01T00:10:00Z"'
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '"kind":"cancel","cancel":{"announcement":3}',
+        '"kind":"cancel","cancel":{"occurrences":["3:2026-12-01T06:00+07:00#1"]}',
+        '"kind":"stop","stop":{}',
+    ],
+)
+def test_cancel_and_stop_commands(body):
+    cmd = decode(Command, "{" + CMD_HEAD + "," + body + "}")
+    assert cmd.kind.value in ("cancel", "stop")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '"kind":"cancel","cancel":{}',  # names nothing
+        '"kind":"cancel"',  # no body
+        '"kind":"stop","stop":{},"cancel":{"announcement":1}',  # two bodies
+        '"kind":"reboot","stop":{}',  # unknown kind
+    ],
+)
+def test_malformed_cancel_and_stop_commands(body):
+    with pytest.raises(ProtocolError):
+        decode(Command, "{" + CMD_HEAD + "," + body + "}")
+
+
+def test_timeline_report():
+    from protocol.reports import NodeTimeline
+
+    t = decode(
+        NodeTimeline,
+        b'{"v":1,"node":"n","at":"2026-01-01T00:00:00Z","staged":[{"cmd":"c","announcement":1,"occurrence":"1:k#1","play_at":"2026-01-01T06:00:00+07:00"}]}',
+    )
+    assert t.staged[0].occurrence == "1:k#1"
