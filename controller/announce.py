@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
+from pydantic import ValidationError
+
 from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
@@ -37,11 +39,13 @@ from controller.dispatch import (
     publish_all,
     resolve_targets,
 )
+from controller.dispatcher import Dispatcher
 from controller.engines import VoiceInfo
 from controller.models import (
     MAX_FALLBACK_REASON_CHARS,
     Announcement,
     AnnouncementCreate,
+    AnnouncementEdit,
     AnnouncementPreview,
     AnnouncementPublic,
     AnnouncementStatus,
@@ -52,9 +56,12 @@ from controller.models import (
     PreviewPublic,
     SpeechBase,
 )
+from controller.programme import check_schedule, conflict_warnings
+from controller.revisions import NotFound, cancel_announcement
 from controller.settings import ControllerSettings
 from controller.topology import ZoneTree
 from protocol.signing import Signer
+from schedules.occurrences import next_occurrence
 
 log = logging.getLogger(__name__)
 
@@ -104,20 +111,88 @@ class Announcer:
     voices: tuple[VoiceInfo, ...]
     """The renderer's voices; the first is the default."""
 
-    async def create(self, req: AnnouncementCreate) -> AnnouncementPublic:
+    dispatcher: Dispatcher | None = None
+    """Ticked right after a scheduled announcement is stored, so an occurrence within the
+    staging horizon is published at once rather than on the next scheduled tick."""
+
+    async def create(
+        self, req: AnnouncementCreate, *, revision_of: int | None = None
+    ) -> AnnouncementPublic:
         ttl_s = req.expires_in_s if req.expires_in_s is not None else self.settings.default_ttl_s
         voice = self._check_speech(req)
-        if ttl_s <= self.settings.play_lead_s:
+        if req.schedule is not None:
+            problems = check_schedule(req.schedule, self.clock(), self.settings.schedule_grace_s)
+            if problems:
+                raise AnnouncementError(422, "; ".join(problems))
+        elif ttl_s <= self.settings.play_lead_s:
             raise AnnouncementError(
                 422, f"expires_in_s ({ttl_s}) must be longer than the play lead ({self.settings.play_lead_s} s)"
             )
         plan = await run_in_threadpool(self._plan, req)
         rendered = await run_in_threadpool(self._render, req, voice)
-        commands, ann_id = await run_in_threadpool(self._store, req, voice, plan, rendered, ttl_s)
-        await run_in_threadpool(self._publish, ann_id, commands)
+        if req.schedule is not None:
+            ann_id = await run_in_threadpool(self._store_scheduled, req, voice, rendered, revision_of)
+            if self.dispatcher is not None:
+                await run_in_threadpool(self.dispatcher.tick)
+        else:
+            commands, ann_id = await run_in_threadpool(self._store, req, voice, plan, rendered, ttl_s)
+            await run_in_threadpool(self._publish, ann_id, commands)
+        warnings = await run_in_threadpool(self._warnings, ann_id, revision_of)
         view = await run_in_threadpool(self.get, ann_id)
         if view is None:  # deleted in between: only possible by hand
             raise AnnouncementError(409, f"announcement {ann_id} vanished while being created")
+        return view.model_copy(update={"warnings": warnings or None})
+
+    async def edit(self, ann_id: int, req: AnnouncementEdit) -> AnnouncementPublic:
+        """Replace a scheduled announcement by a new revision, then cancel the old one.
+
+        Why a revision and not an in-place update: occurrences already staged on nodes
+        carry the old audio and the old occurrence ids; a new announcement id makes every
+        new play distinct, and the old one's staged future plays are withdrawn by
+        occurrence id (a play already on air is left to finish). The new one is created
+        first, so a failed render or a bad edit leaves the old programme untouched.
+        """
+        old = await run_in_threadpool(self._load, ann_id)
+        if old.schedule is None:
+            raise AnnouncementError(409, f"announcement {ann_id} plays now; only scheduled announcements can be edited")
+        if old.status != AnnouncementStatus.SCHEDULED:
+            raise AnnouncementError(409, f"announcement {ann_id} is {old.status}; it can no longer be edited")
+        merged = {
+            "text": old.text,
+            "voice": old.voice,
+            "rate": old.rate,
+            "chime": old.chime,
+            "priority": old.priority,
+            "targets": old.targets,
+            "schedule": old.schedule,
+        }
+        merged.update(req.model_dump(exclude_unset=True, exclude_none=True, mode="json"))
+        try:
+            new_req = AnnouncementCreate.model_validate(merged)
+        except ValidationError as exc:
+            raise AnnouncementError(422, "; ".join(str(e.get("msg")) for e in exc.errors())) from None
+        view = await self.create(new_req, revision_of=ann_id)
+        await run_in_threadpool(self.cancel, ann_id, True)
+        return view
+
+    def cancel(self, ann_id: int, future_only: bool = False) -> AnnouncementPublic:
+        """Cancel (idempotent); see controller/revisions.py."""
+        lock = self.dispatcher.lock if self.dispatcher is not None else None
+        try:
+            if lock is not None:
+                lock.acquire()
+            try:
+                cancel_announcement(
+                    self.engine, self.signer, self.publisher, self.clock(), ann_id, future_only=future_only
+                )
+            finally:
+                if lock is not None:
+                    lock.release()
+        except NotFound as exc:
+            raise AnnouncementError(404, str(exc)) from None
+        view = self.get(ann_id)
+        if view is None:
+            raise AnnouncementError(404, f"announcement {ann_id} not found")
         return view
 
     async def preview(self, req: AnnouncementPreview) -> PreviewPublic:
@@ -146,6 +221,56 @@ class Announcer:
         if req.voice not in known:
             raise AnnouncementError(422, f"unknown voice {req.voice!r}; choose one of: {', '.join(known)}")
         return req.voice
+
+    def _load(self, ann_id: int) -> Announcement:
+        with Session(self.engine) as session:
+            ann = session.get(Announcement, ann_id)
+            if ann is None:
+                raise AnnouncementError(404, f"announcement {ann_id} not found")
+            session.expunge(ann)
+            return ann
+
+    def _warnings(self, ann_id: int, revision_of: int | None) -> list[str]:
+        with Session(self.engine) as session:
+            ann = session.get(Announcement, ann_id)
+            if ann is None:
+                return []
+            tree = ZoneTree.load(session)
+            exclude = [revision_of] if revision_of is not None else []
+            return conflict_warnings(session, ann, tree, self.clock(), exclude=exclude)
+
+    def _store_scheduled(self, req: AnnouncementCreate, voice: str, rendered: Any, revision_of: int | None) -> int:
+        """Store a scheduled announcement; its deliveries come with each dispatched occurrence."""
+        if req.schedule is None:
+            raise ValueError("not a scheduled announcement")
+        now = self.clock()
+        since = now - timedelta(seconds=self.settings.schedule_grace_s)
+        first = next_occurrence(req.schedule, after=since, duration_s=rendered.duration_ms / 1000.0)
+        play_at = first.play_at if first is not None else now
+        with Session(self.engine) as session:
+            ann = Announcement(
+                text=req.text,
+                voice=voice,
+                rate=req.rate,
+                priority=req.priority.value,
+                chime=req.chime,
+                targets=req.targets.model_dump(),
+                status=AnnouncementStatus.SCHEDULED,
+                created_at=now,
+                play_at=play_at,
+                expires_at=play_at + timedelta(seconds=self.settings.occurrence_ttl_s),
+                audio_sha256=rendered.sha256,
+                audio_size=rendered.size,
+                audio_duration_ms=rendered.duration_ms,
+                fallback_reason=fallback_reason(rendered),
+                schedule=req.schedule.model_dump(mode="json"),
+                revision_of=revision_of,
+            )
+            session.add(ann)
+            session.commit()
+            if ann.id is None:
+                raise RuntimeError("database assigned no announcement id")
+            return ann.id
 
     def _plan(self, req: AnnouncementCreate) -> FanoutPlan:
         with Session(self.engine) as session:
@@ -219,6 +344,7 @@ class Announcer:
                             command_id=cmd.command.id,
                             state=DeliveryState.PENDING,
                             updated_at=now,
+                            play_at=play_at,
                         )
                     )
             session.commit()
@@ -277,7 +403,9 @@ def announcement_view(
     deliveries = None
     if with_deliveries:
         rows = session.exec(
-            select(Delivery).where(Delivery.announcement_id == ann.id).order_by(col(Delivery.node_id))
+            select(Delivery)
+            .where(Delivery.announcement_id == ann.id)
+            .order_by(col(Delivery.play_at), col(Delivery.occurrence), col(Delivery.node_id))
         ).all()
         deliveries = [DeliveryPublic.model_validate(d) for d in rows]
     return AnnouncementPublic(
@@ -296,6 +424,8 @@ def announcement_view(
         fallback_reason=ann.fallback_reason,
         summary={state: n for state, n in counts},
         deliveries=deliveries,
+        schedule=ann.schedule,
+        revision_of=ann.revision_of,
     )
 
 

@@ -25,9 +25,11 @@ from controller.announce import AnnouncementError, Announcer, Renderer
 from controller.context import AppContext
 from controller.db import SchemaError, init_db, make_engine
 from controller.dispatch import Clock, Publisher
+from controller.dispatcher import Dispatcher, add_dispatch_job
 from controller.engines import build_engine, voice_catalogue
 from controller.fleet import FleetIngest, make_scheduler
 from controller.lexicon.compiled import LexiconCache
+from controller.reconcile import Reconciler
 from controller.lexicon.store import LexiconError
 from controller.settings import ControllerSettings
 from protocol.base import utcnow
@@ -118,11 +120,18 @@ def _start(
                     persistent_session=True,
                 )
             )
+            # The reconciler publishes through the link itself; paho queues until connected.
+            fleet.reconciler = Reconciler(settings, engine, signer, link, clock)
             fleet.attach(link)  # before start: subscriptions are (re)made on every connect
             link.start()
             stack.callback(link.stop)
             publisher = link
+        else:
+            fleet.reconciler = Reconciler(settings, engine, signer, publisher, clock)
+        dispatcher = Dispatcher(settings=settings, engine=engine, signer=signer, publisher=publisher, clock=clock)
+        stack.callback(dispatcher.close)  # releases the lease after the scheduler stopped
         scheduler = make_scheduler(settings, engine, clock)
+        add_dispatch_job(scheduler, dispatcher, settings.dispatch_interval_s)
         scheduler.start()
         stack.callback(scheduler.shutdown)
         announcer = Announcer(
@@ -133,6 +142,7 @@ def _start(
             publisher=publisher,
             clock=clock,
             voices=voices,
+            dispatcher=dispatcher,
         )
         ctx = AppContext(
             settings=settings,
@@ -144,6 +154,7 @@ def _start(
             clock=clock,
             lexicon=lexicon,
             voices=voices,
+            dispatcher=dispatcher,
             resources=stack.pop_all(),
         )
     log.info("controller started (%s mode, signing key %s, %d voice(s))", settings.mode, signer.kid, len(voices))

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from audio.store import AudioStore
 from controller.announce import Announcer
 from controller.dispatch import Clock, Publisher
+from controller.dispatcher import Dispatcher
 from controller.engines import VoiceInfo
 from controller.fleet import FleetIngest
 from controller.lexicon.compiled import LexiconCache
@@ -36,6 +37,8 @@ class AppContext:
     """The compiled lexicon the speech text filter applies (refreshed on every edit)."""
     voices: tuple[VoiceInfo, ...]
     """The running engine's voices; announcements may use any of them."""
+    dispatcher: Dispatcher
+    """Publishes scheduled occurrences (ticked by the scheduler; tests call `tick()`)."""
     resources: ExitStack
     """Closes, in reverse order of creation, everything the lifespan started."""
 

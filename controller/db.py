@@ -16,6 +16,7 @@ fresh database; anything else is refused with a message.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +31,8 @@ from controller.lexicon import models as lexicon_models  # noqa: F401  (the lexi
 from controller.settings import ControllerSettings
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+log = logging.getLogger(__name__)
 
 
 def make_engine(settings: ControllerSettings) -> Engine:
@@ -76,6 +79,20 @@ def init_db(engine: Engine) -> None:
     """Create missing tables and add missing nullable columns (idempotent). Migrations replace this later."""
     SQLModel.metadata.create_all(engine)
     _add_missing_columns(engine)
+    _warn_old_delivery_key(engine)
+
+
+def _warn_old_delivery_key(engine: Engine) -> None:
+    """A database made before scheduled announcements keeps the unique key (announcement,
+    node) on deliveries, which refuses a recurring schedule's second occurrence on a node.
+    Rebuilding a SQLite table is a migration's job; say so loudly instead of failing later."""
+    with engine.connect() as conn:
+        keys = inspect(conn).get_unique_constraints("delivery")
+    if any(sorted(k.get("column_names") or []) == ["announcement_id", "node_id"] for k in keys):
+        log.warning(
+            "table delivery still has the unique key (announcement_id, node_id): recurring schedules "
+            "will fail to dispatch a second occurrence; migrate or start from a fresh database"
+        )
 
 
 def _add_missing_columns(engine: Engine) -> None:

@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from controller.topology import ZoneTree
-from protocol.commands import AudioRef, Command, CommandKind, PlayOrder, Priority
+from protocol.commands import AudioRef, CancelOrder, Command, CommandKind, PlayOrder, Priority, StopOrder
 from protocol.signing import Signer
 from protocol.topics import QOS_COMMAND, node_cmd, zone_cmd
 
@@ -142,9 +142,16 @@ def build_commands(
     priority: Priority,
     issued_at: datetime,
     expires_at: datetime,
+    occurrence: str | None = None,
 ) -> list[OutgoingCommand]:
-    """One signed play command per zone topic and per individually addressed node."""
-    order = PlayOrder(announcement=announcement_id, audio=audio, play_at=play_at, priority=priority)
+    """One signed play command per zone topic and per individually addressed node.
+
+    `occurrence` (`{announcement}:{key}`) lets a node replace a re-sent play instead of
+    staging it twice.
+    """
+    order = PlayOrder(
+        announcement=announcement_id, audio=audio, play_at=play_at, priority=priority, occurrence=occurrence
+    )
     routes = [(zone_cmd(z), members) for z, members in sorted(plan.zones.items())]
     routes += [(node_cmd(n), frozenset({n})) for n in plan.nodes]
     out = []
@@ -158,6 +165,30 @@ def build_commands(
         )
         out.append(OutgoingCommand(topic=topic, payload=signer.seal(topic, command), command=command, nodes=members))
     return out
+
+
+def plan_topics(plan: FanoutPlan) -> list[tuple[str, frozenset[str]]]:
+    """(topic, nodes it reaches) for a plan: zone topics first, then node topics, sorted."""
+    routes = [(zone_cmd(z), members) for z, members in sorted(plan.zones.items())]
+    return routes + [(node_cmd(n), frozenset({n})) for n in plan.nodes]
+
+
+def build_control(
+    topic: str,
+    *,
+    signer: Signer,
+    issued_at: datetime,
+    expires_at: datetime,
+    cancel: CancelOrder | None = None,
+    stop: StopOrder | None = None,
+    nodes: frozenset[str] = frozenset(),
+) -> OutgoingCommand:
+    """A signed `cancel` or `stop` command for one topic (exactly one of the two bodies)."""
+    kind = CommandKind.CANCEL if cancel is not None else CommandKind.STOP
+    command = Command(
+        id=new_command_id(), kind=kind, issued_at=issued_at, expires_at=expires_at, cancel=cancel, stop=stop
+    )
+    return OutgoingCommand(topic=topic, payload=signer.seal(topic, command), command=command, nodes=nodes)
 
 
 def audio_ref(public_url: str, sha256: str, size: int, duration_ms: int) -> AudioRef:
@@ -189,6 +220,8 @@ __all__ = [
     "TargetError",
     "audio_ref",
     "build_commands",
+    "build_control",
+    "plan_topics",
     "new_command_id",
     "plan_fanout",
     "publish_all",

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, and_, or_, update
 from sqlmodel import Session, col, select
 
 from controller.db import session_scope
@@ -32,6 +32,7 @@ from controller.models import (
     STATE_RANK,
     TERMINAL_STATES,
     Announcement,
+    AnnouncementStatus,
     Delivery,
     DeliveryState,
     Node,
@@ -39,11 +40,12 @@ from controller.models import (
 )
 from controller.settings import ControllerSettings
 from protocol.base import Payload, ProtocolError, decode
-from protocol.reports import NodeEvent, NodeState, NodeStatus, Telemetry
+from protocol.reports import NodeEvent, NodeState, NodeStatus, NodeTimeline, Telemetry
 from protocol.topics import (
     ALL_EVENTS,
     ALL_STATES,
     ALL_TELEMETRY,
+    ALL_TIMELINES,
     QOS_EVENT,
     QOS_STATE,
     QOS_TELEMETRY,
@@ -59,6 +61,7 @@ MAX_DB_INT = 2**63 - 1
 """Largest integer a BIGINT (and SQLite) column holds; ids beyond it are garbage."""
 
 SWEEP_DETAIL = "no report from node before expiry"
+CANCEL_SWEEP_DETAIL = "cancelled; no report from node before expiry"
 SWEEP_JOB_ID = "expiry-sweep"
 
 
@@ -76,21 +79,46 @@ def should_replace(current: str, current_detail: str | None, new: str) -> bool:
     """
     if STATE_RANK.get(new, -1) > STATE_RANK.get(current, -1):
         return True
-    guessed = current == DeliveryState.EXPIRED and current_detail == SWEEP_DETAIL
-    return guessed and new in TERMINAL_STATES and new != DeliveryState.EXPIRED
+    guessed = (current, current_detail) in {
+        (DeliveryState.EXPIRED, SWEEP_DETAIL),
+        (DeliveryState.CANCELLED, CANCEL_SWEEP_DETAIL),
+    }
+    return guessed and new in TERMINAL_STATES and new != current
+
+
+class TimelineHandler(Protocol):
+    """`controller.reconcile.Reconciler`: corrects a node's staged plays."""
+
+    def reconcile(self, timeline: NodeTimeline) -> Any: ...
 
 
 class FleetIngest:
     """MQTT message handlers that keep nodes and deliveries up to date."""
 
-    def __init__(self, engine: Engine, clock: Clock) -> None:
+    def __init__(self, engine: Engine, clock: Clock, reconciler: TimelineHandler | None = None) -> None:
         self.engine = engine
         self.clock = clock
+        self.reconciler = reconciler
 
     def attach(self, link: Subscriber) -> None:
         link.subscribe(ALL_STATES, self.on_state, qos=QOS_STATE)
         link.subscribe(ALL_TELEMETRY, self.on_telemetry, qos=QOS_TELEMETRY)
         link.subscribe(ALL_EVENTS, self.on_event, qos=QOS_EVENT)
+        link.subscribe(ALL_TIMELINES, self.on_timeline, qos=QOS_EVENT)
+
+    def on_timeline(self, topic: str, payload: bytes) -> None:
+        """A node's staged plays (sent after each connect): reconcile them with the database."""
+        parsed = self._parse(topic, payload, "timeline", NodeTimeline)
+        if parsed is None or self.reconciler is None:
+            return
+        node_id, msg = parsed
+        if msg.node != node_id:
+            log.warning("ignoring message on %s: it claims to come from node %r", topic, msg.node[:64])
+            return
+        try:
+            self.reconciler.reconcile(msg)
+        except Exception:  # never let one node's timeline kill paho's network thread
+            log.exception("reconciling the timeline of %s failed", node_id)
 
     # -- handlers (paho's network thread) -----------------------------------------------
 
@@ -205,12 +233,15 @@ class FleetIngest:
 
 
 def _find_delivery(session: Session, node_id: str, msg: NodeEvent) -> Delivery | None:
+    """The delivery an event is about: by command id (unique per node), else by the
+    announcement when it has a single delivery on this node (a play-now announcement;
+    a scheduled one has one per occurrence and only the command id tells them apart)."""
     query = select(Delivery).where(Delivery.node_id == node_id).with_for_update()
-    if msg.announcement is not None:
-        found = session.exec(query.where(Delivery.announcement_id == msg.announcement)).first()
-        if found is not None:
-            return found
-    return session.exec(query.where(Delivery.command_id == msg.cmd)).first()
+    found = session.exec(query.where(Delivery.command_id == msg.cmd)).first()
+    if found is not None or msg.announcement is None:
+        return found
+    rows = session.exec(query.where(Delivery.announcement_id == msg.announcement).limit(2)).all()
+    return rows[0] if len(rows) == 1 else None
 
 
 # -- expiry sweep -------------------------------------------------------------------------
@@ -219,19 +250,34 @@ def _find_delivery(session: Session, node_id: str, msg: NodeEvent) -> Delivery |
 def sweep_expired(session: Session, now: datetime, grace_s: float) -> int:
     """Mark deliveries still open `grace_s` after their command expired; returns how many.
 
-    One conditional UPDATE, so a final event that lands at the same moment is never
-    overwritten (the row no longer matches `state IN (open states)`).
+    A delivery's expiry is its own (scheduled occurrences) or else its announcement's.
+    Open deliveries of a cancelled announcement become `cancelled` (the cancel was
+    published; the node just never confirmed), the others `expired`. Conditional
+    UPDATEs, so a final event that lands at the same moment is never overwritten (the
+    row no longer matches `state IN (open states)`).
     """
     cutoff = now - timedelta(seconds=grace_s)
     open_states = [s.value for s in DeliveryState if s not in TERMINAL_STATES]
-    overdue = select(Announcement.id).where(col(Announcement.expires_at) < cutoff)
-    result = session.exec(  # type: ignore[call-overload]
-        update(Delivery)
-        .where(col(Delivery.state).in_(open_states), col(Delivery.announcement_id).in_(overdue))
-        .values(state=DeliveryState.EXPIRED, detail=SWEEP_DETAIL, updated_at=now)
+    overdue_anns = select(Announcement.id).where(col(Announcement.expires_at) < cutoff)
+    cancelled_anns = select(Announcement.id).where(col(Announcement.status) == AnnouncementStatus.CANCELLED)
+    overdue = or_(
+        and_(col(Delivery.expires_at).is_not(None), col(Delivery.expires_at) < cutoff),
+        and_(col(Delivery.expires_at).is_(None), col(Delivery.announcement_id).in_(overdue_anns)),
     )
+    count = 0
+    for in_cancelled, state, detail in (
+        (True, DeliveryState.CANCELLED, CANCEL_SWEEP_DETAIL),
+        (False, DeliveryState.EXPIRED, SWEEP_DETAIL),
+    ):
+        which = col(Delivery.announcement_id).in_(cancelled_anns)
+        result = session.exec(  # type: ignore[call-overload]
+            update(Delivery)
+            .where(col(Delivery.state).in_(open_states), overdue, which if in_cancelled else ~which)
+            .values(state=state, detail=detail, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        count += int(result.rowcount or 0)
     session.commit()
-    count = int(result.rowcount or 0)
     if count:
         log.warning("%d deliveries expired without a report from their node", count)
     return count
@@ -263,4 +309,4 @@ def make_scheduler(settings: ControllerSettings, engine: Engine, clock: Clock) -
     return scheduler
 
 
-__all__ = ["SWEEP_DETAIL", "FleetIngest", "make_scheduler", "should_replace", "sweep_expired"]
+__all__ = ["CANCEL_SWEEP_DETAIL", "SWEEP_DETAIL", "TimelineHandler", "FleetIngest", "make_scheduler", "should_replace", "sweep_expired"]

@@ -19,6 +19,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import JSON, Column, Field, SQLModel, UniqueConstraint
 
 from protocol.commands import Priority
+from schedules.rules import Rule
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -64,10 +65,18 @@ class DeliveryState(StrEnum):
     FAILED = "failed"
     EXPIRED = "expired"
     PREEMPTED = "preempted"
+    CANCELLED = "cancelled"
+    """Withdrawn by a `cancel` (reported by the node, or assumed by the sweep after expiry)."""
 
 
 TERMINAL_STATES = frozenset(
-    {DeliveryState.FINISHED, DeliveryState.FAILED, DeliveryState.EXPIRED, DeliveryState.PREEMPTED}
+    {
+        DeliveryState.FINISHED,
+        DeliveryState.FAILED,
+        DeliveryState.EXPIRED,
+        DeliveryState.PREEMPTED,
+        DeliveryState.CANCELLED,
+    }
 )
 STATE_RANK: dict[str, int] = {
     DeliveryState.PENDING: 0,
@@ -86,6 +95,10 @@ class AnnouncementStatus(StrEnum):
     """Every command handed to the MQTT link (queued there if the broker is briefly away)."""
     FAILED = "failed"
     """Publishing raised; see the deliveries' detail."""
+    SCHEDULED = "scheduled"
+    """Has a schedule; the dispatcher publishes each occurrence shortly before it plays."""
+    CANCELLED = "cancelled"
+    """Cancelled (or replaced by an edited revision): nothing more is dispatched."""
 
 
 # --- zones ---------------------------------------------------------------------------
@@ -202,7 +215,24 @@ class AnnouncementCreate(AnnouncementBase):
 
     targets: Targets
     expires_in_s: int | None = Field(default=None, ge=10, le=86400)
-    """Seconds until the commands expire; default `LOA_DEFAULT_TTL_S`."""
+    """Seconds until the commands expire; default `LOA_DEFAULT_TTL_S`. Play-now only: each
+    scheduled occurrence expires `LOA_OCCURRENCE_TTL_S` after its play time."""
+    schedule: Rule | None = None
+    """When to play (docs/schedules.md); absent = play now."""
+
+
+class AnnouncementEdit(BaseModel):
+    """Body of `PATCH /api/v1/announcements/{id}`: the fields to change; the rest is kept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | None = Field(default=None, max_length=HARD_MAX_TEXT_CHARS)
+    voice: str | None = Field(default=None, min_length=1, max_length=MAX_VOICE_ID_CHARS)
+    rate: int | None = Field(default=None, ge=80, le=300)
+    chime: bool | None = None
+    priority: Priority | None = None
+    targets: Targets | None = None
+    schedule: Rule | None = None
 
 
 class AnnouncementPreview(SpeechBase):
@@ -217,6 +247,7 @@ class AnnouncementPreview(SpeechBase):
     targets: Any = None
     priority: Any = None
     expires_in_s: Any = None
+    schedule: Any = None
 
 
 class DeliveryPublic(SQLModel):
@@ -226,6 +257,9 @@ class DeliveryPublic(SQLModel):
     state: str
     updated_at: datetime
     detail: str | None
+    occurrence: str | None = None
+    """Occurrence key of a scheduled play (docs/schedules.md §3); null for play-now."""
+    play_at: datetime | None = None
 
 
 class AudioPublic(BaseModel):
@@ -256,6 +290,12 @@ class AnnouncementPublic(BaseModel):
     """Number of deliveries in each state."""
     deliveries: list[DeliveryPublic] | None = None
     """Per-node states; left out of list responses (a province-wide announcement has thousands)."""
+    schedule: dict[str, Any] | None = None
+    """The schedule rule as stored (normalised); null for play-now."""
+    revision_of: int | None = None
+    """The announcement this one replaced by an edit (PATCH)."""
+    warnings: list[str] | None = None
+    """Only in the answer to a create or edit: overlapping plays on shared zones."""
 
 
 class PreviewPublic(BaseModel):
@@ -299,12 +339,25 @@ class Announcement(SQLModel, table=True):
     fallback_reason: str | None = Field(default=None, max_length=MAX_FALLBACK_REASON_CHARS)
     """Why espeak-ng read the text instead of the chosen engine; None when the chosen one did."""
     command_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    schedule: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """The rule (`schedules.rules`, dumped as JSON); None = play now. For a scheduled
+    announcement `play_at`/`expires_at` describe its first occurrence; each delivery
+    carries its own."""
+    revision_of: int | None = Field(default=None, index=True)
+    """The announcement this one replaced by an edit (the old one is cancelled)."""
+    cancelled_at: datetime | None = _utc_field(default=None)
 
 
 class Delivery(SQLModel, table=True):
-    """One announcement on one node: the row officials read to see who played it."""
+    """One play of an announcement on one node: the row officials read to see who played it.
 
-    __table_args__ = (UniqueConstraint("announcement_id", "node_id", name="uq_delivery_announcement_node"),)
+    Play-now announcements have one per node (`occurrence` None); scheduled ones one per
+    (occurrence, node), created when the dispatcher publishes that occurrence.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("announcement_id", "occurrence", "node_id", name="uq_delivery_announcement_occurrence_node"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     announcement_id: int = Field(foreign_key="announcement.id", index=True, ondelete="CASCADE")
@@ -314,6 +367,39 @@ class Delivery(SQLModel, table=True):
     state: str = Field(default=DeliveryState.PENDING, max_length=16, index=True)
     updated_at: datetime = _utc_field()
     detail: str | None = Field(default=None, max_length=500)
+    occurrence: str | None = Field(default=None, max_length=100, index=True)
+    """Occurrence key (`schedules.occurrences.Occurrence.key`); None for play-now."""
+    play_at: datetime | None = _utc_field(default=None)
+    expires_at: datetime | None = _utc_field(default=None)
+    """Expiry of this delivery's command; None = the announcement's `expires_at`."""
+
+
+class DispatchedOccurrence(SQLModel, table=True):
+    """Marks one occurrence of a scheduled announcement as published.
+
+    Inserted in the same transaction as its deliveries; the unique key is what makes
+    dispatch exactly-once across ticks, restarts and several controllers.
+    """
+
+    __tablename__ = "dispatched_occurrence"
+    __table_args__ = (UniqueConstraint("announcement_id", "occurrence_key", name="uq_dispatched_occurrence"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    announcement_id: int = Field(foreign_key="announcement.id", index=True, ondelete="CASCADE")
+    occurrence_key: str = Field(max_length=100)
+    play_at: datetime = _utc_field(index=True)
+    expires_at: datetime = _utc_field()
+    dispatched_at: datetime = _utc_field()
+    detail: str | None = Field(default=None, max_length=500)
+    """Why nothing was published (e.g. the targets hold no nodes any more)."""
+
+
+class Lease(SQLModel, table=True):
+    """A named, expiring lock in the database (see controller/lease.py)."""
+
+    name: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(max_length=64)
+    expires_at: datetime = _utc_field()
 
 
 class NodeEventRecord(SQLModel, table=True):
@@ -349,8 +435,11 @@ __all__ = [
     "AnnouncementPublic",
     "AnnouncementStatus",
     "AudioPublic",
+    "AnnouncementEdit",
     "Delivery",
     "DeliveryPublic",
+    "DispatchedOccurrence",
+    "Lease",
     "DeliveryState",
     "Node",
     "NodeBase",

@@ -110,6 +110,42 @@ class ControllerSettings(TtsSettings):
         "(room for clock skew and a late `expired` event from the node itself).",
     )
 
+    stage_ahead_s: float = Field(
+        default=600.0,
+        ge=10,
+        le=86400,
+        description="Scheduled occurrences are published to the nodes this long before they play "
+        "(the staging horizon), so nodes have the audio and a short outage does not lose the play.",
+    )
+    occurrence_ttl_s: float = Field(
+        default=300.0,
+        ge=10,
+        le=86400,
+        description="A scheduled occurrence's command expires this long after its play time; a node that "
+        "is ready late starts it at once until then. Also how far back a restarted controller still "
+        "dispatches missed occurrences.",
+    )
+    dispatch_interval_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="How often the dispatcher expands schedules and publishes due occurrences.",
+    )
+    lease_ttl_s: float = Field(
+        default=30.0,
+        ge=1,
+        le=3600,
+        description="How long the dispatcher lease lasts without renewal; another controller takes over "
+        "after this much silence from the holder.",
+    )
+    schedule_grace_s: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="A one-off schedule whose time is at most this far in the past is accepted (and "
+        "plays at once); further back is refused.",
+    )
+
     @field_validator("api_tokens", mode="before")
     @classmethod
     def _split_tokens(cls, value: object) -> object:

@@ -7,6 +7,13 @@ returns) and a retained `offline` last will; every (re)connect re-announces `onl
 Commands are handled on paho's network thread only as far as checking and staging
 them; downloads run in a small pool and plays on the timeline's threads, so a slow
 server never delays the next command.
+
+Programme commands: `play` (with an optional occurrence id: one play per occurrence per
+node, see timeline.py), `cancel` (withdraws staged plays by announcement or occurrence,
+stops a matching play on air; each is reported `cancelled`) and `stop` (stops the play
+on air, reported `cancelled`; staged plays stay). After every (re)connect, and after a
+cancel, the node publishes a `NodeTimeline` of its staged plays so the controller can
+re-send what is missing and cancel what should not be there.
 """
 
 from __future__ import annotations
@@ -18,9 +25,18 @@ from pathlib import Path
 from types import TracebackType
 
 from protocol import topics
+from protocol.base import MAX_PAYLOAD_BYTES
 from protocol.commands import Command, CommandKind
 from protocol.link import LinkOptions, MqttLink, Will
-from protocol.reports import TERMINAL_EVENTS, EventKind, NodeEvent, NodeState, NodeStatus, Telemetry
+from protocol.reports import (
+    TERMINAL_EVENTS,
+    EventKind,
+    NodeEvent,
+    NodeState,
+    NodeStatus,
+    NodeTimeline,
+    Telemetry,
+)
 from protocol.signing import Verifier, load_public_key
 from speaker_agent import agent_version
 from speaker_agent.cache import Cache
@@ -30,7 +46,7 @@ from speaker_agent.fetch import FetchError, Fetcher
 from speaker_agent.guard import Guard, Verdict
 from speaker_agent.health import HealthReporter, HealthSources, collect
 from speaker_agent.player import AlsaPlayer, FileSinkPlayer, Player
-from speaker_agent.timeline import StagedPlay, Timeline
+from speaker_agent.timeline import StagedPlay, StageOutcome, Timeline
 from speaker_agent.workers import WorkerPool
 
 log = logging.getLogger(__name__)
@@ -95,6 +111,9 @@ class Agent:
         )
         self._state_topic = topics.node_state(self.node_id)
         self._events_topic = topics.node_events(self.node_id)
+        self._timeline_topic = topics.node_timeline(self.node_id)
+        self._pinned: set[str] = set()
+        self._pin_lock = threading.Lock()
         self.link = MqttLink(
             LinkOptions(
                 host=settings.mqtt.host,
@@ -129,7 +148,7 @@ class Agent:
             self._downloads = WorkerPool(self._download_workers, f"loa-dl-{self.node_id}")
             restored = self.timeline.load()
             for play in restored:
-                self._stage(play)
+                self._stage(play, restored=True)
             if restored:
                 log.info("restored %d staged play(s) from the last run", len(restored))
             self.timeline.start()
@@ -191,10 +210,35 @@ class Agent:
     # -- MQTT side ----------------------------------------------------------------------
 
     def _announce_online(self) -> None:
-        """On every (re)connect: retained `online`, and a fresh health report right away."""
+        """On every (re)connect: retained `online`, the staged timeline and a fresh health report.
+
+        Runs from the link's on_connected hook, after the subscriptions were sent on the
+        same connection: the broker handles them before these publishes, so whatever the
+        controller re-sends in answer to the timeline report reaches this node.
+        """
         state = NodeState(state=NodeStatus.ONLINE, at=self.clock.now(), agent_version=self.version)
         self.link.publish(self._state_topic, state.to_json(), qos=topics.QOS_STATE, retain=True)
+        self.publish_timeline()
         self._publish_telemetry()
+
+    def publish_timeline(self) -> None:
+        """Report the staged (not started, unexpired) plays, QoS 1, not retained.
+
+        The earliest ones only, at most 1000 and no more than fit in one payload the
+        controller accepts (64 KiB, roughly 450 entries); the rest are reported once the
+        earlier ones have played.
+        """
+        staged = self.timeline.report()
+        payload = NodeTimeline(node=self.node_id, at=self.clock.now(), staged=staged).to_json()
+        if len(payload) > MAX_PAYLOAD_BYTES:
+            keep = int(len(staged) * MAX_PAYLOAD_BYTES * 0.95 / len(payload))
+            while True:
+                payload = NodeTimeline(node=self.node_id, at=self.clock.now(), staged=staged[:keep]).to_json()
+                if len(payload) <= MAX_PAYLOAD_BYTES or keep == 0:
+                    break
+                keep = int(keep * 0.9)
+            log.warning("timeline report lists the earliest %d of %d staged plays", keep, len(staged))
+        self.link.publish(self._timeline_topic, payload, qos=1)
 
     def _publish_telemetry(self) -> None:
         if self.link.connected.is_set():  # QoS 0: a report made offline is worthless later
@@ -215,28 +259,79 @@ class Agent:
         if decision.verdict is Verdict.EXPIRED:
             if cmd.play is not None:
                 self._event(cmd.id, cmd.play.announcement, EventKind.EXPIRED, "arrived after expires_at")
+            else:
+                log.info("%s command %s arrived expired; not acting on it", cmd.kind.value, cmd.id)
             return
         self._accept(cmd)
 
     def _accept(self, cmd: Command) -> None:
+        if cmd.kind is CommandKind.CANCEL and cmd.cancel is not None:
+            self._cancel(cmd)
+            return
+        if cmd.kind is CommandKind.STOP and cmd.stop is not None:
+            detail = cmd.stop.reason or "stopped by operator"
+            stopped = self.timeline.stop_current(detail)
+            if stopped is None:
+                log.info("stop command %s: nothing is playing", cmd.id)
+            else:
+                log.info("stop command %s: stopping %s (announcement %d)", cmd.id, stopped.cmd, stopped.announcement)
+            return
         if cmd.kind is not CommandKind.PLAY or cmd.play is None:
             log.warning("command %s of kind %s is not supported by this agent", cmd.id, cmd.kind)
             return
         play = StagedPlay.from_command(cmd)
+        if play.occurrence is not None and self.timeline.occurrence_state(play.occurrence) in ("playing", "done"):
+            log.info("ignoring %s: occurrence %s is playing or has played", cmd.id, play.occurrence)
+            return
         log.info(
             "accepted %s: announcement %d at %s (%s)", cmd.id, play.announcement, play.play_at.isoformat(), play.priority
         )
         self._event(play.cmd, play.announcement, EventKind.RECEIVED)
         self._stage(play)
 
+    def _cancel(self, cmd: Command) -> None:
+        order = cmd.cancel
+        assert order is not None
+        affected = self.timeline.cancel(order.announcement, order.occurrences, f"cancelled by command {cmd.id}")
+        if affected:
+            log.info("cancel %s withdrew %s", cmd.id, ", ".join(p.cmd for p in affected))
+        else:
+            log.info(
+                "cancel %s matched nothing (announcement %s, occurrences %s)", cmd.id, order.announcement, order.occurrences
+            )
+        if self.link.connected.is_set():  # offline, the next connect reports anyway
+            self.publish_timeline()
+
     # -- staging and downloads ------------------------------------------------------------
 
-    def _stage(self, play: StagedPlay) -> None:
+    def _pin(self, play: StagedPlay) -> None:
+        with self._pin_lock:
+            if play.cmd not in self._pinned:
+                self._pinned.add(play.cmd)
+                self.cache.pin(play.audio.sha256)
+
+    def _unpin(self, play: StagedPlay) -> None:
+        with self._pin_lock:
+            if play.cmd in self._pinned:
+                self._pinned.discard(play.cmd)
+                self.cache.unpin(play.audio.sha256)
+
+    def _stage(self, play: StagedPlay, restored: bool = False) -> None:
         sha = play.audio.sha256
-        self.cache.pin(sha)  # before staging: the timeline may expire it (and unpin) at once
-        if not self.timeline.stage(play):
-            self.cache.unpin(sha)
+        self._pin(play)  # before staging: the timeline may expire it (and unpin) at once
+        result = self.timeline.stage(play, restored=restored)
+        if not result:
+            if result.outcome is not StageOutcome.DUPLICATE:
+                # Only in a race with the play of the same occurrence starting just now.
+                log.info("not staging %s: %s (occurrence %s)", play.cmd, result.outcome.value, play.occurrence)
+                self._unpin(play)
+                self._event(play.cmd, play.announcement, EventKind.CANCELLED, f"occurrence {play.occurrence} already played")
             return
+        if result.replaced is not None:
+            old = result.replaced
+            log.info("%s replaces staged %s (occurrence %s)", play.cmd, old.cmd, play.occurrence)
+            self._unpin(old)
+            self._event(old.cmd, old.announcement, EventKind.CANCELLED, f"replaced by command {play.cmd} (same occurrence)")
         path = self.cache.get(sha)
         if path is not None:
             self.timeline.ready(play.cmd, path)
@@ -257,8 +352,9 @@ class Agent:
         self.timeline.ready(play.cmd, path)
 
     def _on_timeline_event(self, play: StagedPlay, kind: EventKind, detail: str | None) -> None:
-        if kind in TERMINAL_EVENTS:
-            self.cache.unpin(play.audio.sha256)
+        # A preempted play may be back on the timeline (restart policy): keep its pin.
+        if kind in TERMINAL_EVENTS and not self.timeline.is_staged(play.cmd):
+            self._unpin(play)
         self._event(play.cmd, play.announcement, kind, detail)
 
 

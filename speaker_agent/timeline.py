@@ -8,9 +8,20 @@ clock. Rules:
 * a play starts at `play_at`, or at once if its audio became ready later but before
   `expires_at`; it never starts at or after `expires_at` (it is reported `expired`);
 * one play at a time: a play whose time comes while another plays waits for it,
-  still subject to its own expiry; among waiting plays, emergency goes first, then
-  priority, then normal, then the earlier `play_at`;
-* an emergency play stops a running non-emergency one, which is reported `preempted`.
+  still subject to its own expiry; when several are due, they go by priority rank
+  (emergency, priority, normal), then the earlier `play_at`, then the command id - the
+  order the controller's `schedules/priority.py` plans with;
+* preemption, "restart" policy: an emergency play stops a running non-emergency one,
+  which is reported `preempted`; if that play's command has not expired it goes back on
+  the timeline (reported `ready` again) and plays again from the start once the
+  emergency is over, otherwise it is dropped and `preempted` is its last event.
+  Emergencies never preempt each other: they queue;
+* occurrences: a play carrying an occurrence id is the only play of that occurrence on
+  the node. A new command for an occurrence that is staged replaces the staged play; one
+  for an occurrence that is playing or has played (remembered on disk in
+  `occurrences.json` until the command expires) is ignored;
+* `cancel` removes staged plays (and stops a matching play that is on air), `stop`
+  stops the play on air; both report `cancelled`.
 
 One thread sleeps until the next thing can happen (woken early whenever the timeline
 changes) and hands each play to a short-lived player thread, so it keeps watching
@@ -28,13 +39,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from protocol.base import UtcDatetime
 from protocol.commands import AudioRef, Command, Priority
-from protocol.reports import EventKind, NowPlaying
+from protocol.reports import EventKind, NowPlaying, StagedEntry
 from speaker_agent.clock import Clock
 from speaker_agent.files import atomic_write
 from speaker_agent.player import Player, PlayInfo
@@ -42,7 +54,7 @@ from speaker_agent.player import Player, PlayInfo
 log = logging.getLogger(__name__)
 
 EventSink = Callable[["StagedPlay", EventKind, "str | None"], None]
-"""Receives (play, event kind, detail) for ready/started/finished/failed/expired/preempted."""
+"""Receives (play, event kind, detail) for ready/started/finished/failed/expired/preempted/cancelled."""
 
 _RANK = {Priority.EMERGENCY: 0, Priority.PRIORITY: 1, Priority.NORMAL: 2}
 
@@ -58,6 +70,7 @@ class StagedPlay(BaseModel):
     play_at: UtcDatetime
     expires_at: UtcDatetime
     priority: Priority = Priority.NORMAL
+    occurrence: str | None = None
 
     @classmethod
     def from_command(cls, command: Command) -> "StagedPlay":
@@ -66,7 +79,7 @@ class StagedPlay(BaseModel):
         p = command.play
         return cls(
             cmd=command.id, announcement=p.announcement, audio=p.audio,
-            play_at=p.play_at, expires_at=command.expires_at, priority=p.priority,
+            play_at=p.play_at, expires_at=command.expires_at, priority=p.priority, occurrence=p.occurrence,
         )
 
 
@@ -78,6 +91,73 @@ class _Playing:
     seq: int
     stop_event: threading.Event = field(default_factory=threading.Event)
     started_at: datetime | None = None
+    stop_detail: str | None = None
+
+
+MAX_REPORTED = 1000
+"""At most this many staged plays go into a NodeTimeline report (the earliest ones)."""
+
+MAX_OCCURRENCES = 20_000
+
+
+class StageOutcome(StrEnum):
+    STAGED = "staged"
+    REPLACED = "replaced"
+    """Staged in place of a staged play of the same occurrence (`StageResult.replaced`)."""
+    DUPLICATE = "duplicate"
+    """The same command id is already on the timeline or playing."""
+    OCCURRENCE_PLAYING = "occurrence-playing"
+    OCCURRENCE_DONE = "occurrence-done"
+
+
+@dataclass(frozen=True)
+class StageResult:
+    outcome: StageOutcome
+    replaced: StagedPlay | None = None
+
+    def __bool__(self) -> bool:
+        return self.outcome in (StageOutcome.STAGED, StageOutcome.REPLACED)
+
+
+class PlayedOccurrences:
+    """Occurrence ids whose play has started, with the latest expiry of their commands.
+
+    Persisted (atomically) so that a restart cannot make an occurrence play twice; an
+    entry is kept until its command has expired, after which a command for it would be
+    refused as expired anyway.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._items: dict[str, datetime] = {}
+        if path is None:
+            return
+        try:
+            raw = json.loads(path.read_bytes())
+            self._items = {str(k): datetime.fromisoformat(v) for k, v in raw["occurrences"].items()}
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            log.warning("occurrence list %s unreadable (%s); starting with an empty one", path, exc)
+            self._items = {}
+
+    def holds(self, occurrence: str, now: datetime) -> bool:
+        expires_at = self._items.get(occurrence)
+        return expires_at is not None and expires_at > now
+
+    def add(self, occurrence: str, expires_at: datetime, now: datetime) -> None:
+        old = self._items.get(occurrence)
+        self._items[occurrence] = max(expires_at, old) if old is not None else expires_at
+        self._items = {k: v for k, v in self._items.items() if v > now}
+        if len(self._items) > MAX_OCCURRENCES:
+            self._items = dict(sorted(self._items.items(), key=lambda kv: kv[1])[-MAX_OCCURRENCES:])
+        if self.path is None:
+            return
+        data = {"occurrences": {k: v.isoformat() for k, v in self._items.items()}}
+        try:
+            atomic_write(self.path, json.dumps(data, separators=(",", ":")).encode())
+        except OSError as exc:
+            log.error("cannot persist occurrence list %s: %s", self.path, exc)
 
 
 class Timeline:
@@ -108,6 +188,9 @@ class Timeline:
         self._current: _Playing | None = None
         self._thread: threading.Thread | None = None
         self._play_thread: threading.Thread | None = None
+        self._played = PlayedOccurrences(
+            store_path.with_name("occurrences.json") if store_path is not None else None
+        )
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -143,17 +226,99 @@ class Timeline:
 
     # -- changes ------------------------------------------------------------------------
 
-    def stage(self, play: StagedPlay) -> bool:
-        """Put a play on the timeline, waiting for its audio; False if already there."""
+    def stage(self, play: StagedPlay, *, restored: bool = False) -> StageResult:
+        """Put a play on the timeline, waiting for its audio; falsy if not staged.
+
+        A staged play of the same occurrence is replaced (returned in the result, no
+        event: the caller reports it). A play whose occurrence is on air, or has been
+        (unless `restored` from timeline.json), is not staged.
+        """
         with self._lock:
             if play.cmd in self._items or (self._current and self._current.play.cmd == play.cmd):
-                return False
+                return StageResult(StageOutcome.DUPLICATE)
+            replaced = None
+            if play.occurrence is not None:
+                state = self._occurrence_state_locked(play.occurrence)
+                if state == "playing" or (state == "done" and not restored):
+                    if state == "done":
+                        self._played.add(play.occurrence, play.expires_at, self._clock.now())
+                        return StageResult(StageOutcome.OCCURRENCE_DONE)
+                    return StageResult(StageOutcome.OCCURRENCE_PLAYING)
+                if state == "staged":
+                    old = next(p for p in self._items.values() if p.occurrence == play.occurrence)
+                    replaced = self._remove_locked(old.cmd)
             self._items[play.cmd] = play
             self._seq += 1
             self._order[play.cmd] = self._seq
             self._save_locked()
         self._wake.set()
-        return True
+        return StageResult(StageOutcome.REPLACED if replaced else StageOutcome.STAGED, replaced)
+
+    def occurrence_state(self, occurrence: str) -> str | None:
+        """"staged", "playing" (on air or about to start), "done" (has played) or None."""
+        with self._lock:
+            return self._occurrence_state_locked(occurrence)
+
+    def _occurrence_state_locked(self, occurrence: str) -> str | None:
+        if any(p.occurrence == occurrence for p in self._items.values()):
+            return "staged"
+        if self._current is not None and self._current.play.occurrence == occurrence:
+            return "playing"
+        if self._played.holds(occurrence, self._clock.now()):
+            return "done"
+        return None
+
+    def cancel(self, announcement: int | None, occurrences: list[str] | None, detail: str) -> list[StagedPlay]:
+        """Withdraw plays of `announcement` or of `occurrences` (either matches).
+
+        Staged ones are removed (timeline.json rewritten) and reported `cancelled` here;
+        a matching play on air (or handed to its player thread) is stopped and reported
+        `cancelled` by its thread. Returns every play affected; empty when nothing matched.
+        """
+        wanted = set(occurrences or ())
+
+        def matches(p: StagedPlay) -> bool:
+            return (announcement is not None and p.announcement == announcement) or (
+                p.occurrence is not None and p.occurrence in wanted
+            )
+
+        with self._lock:
+            removed = [self._remove_locked(p.cmd) for p in list(self._items.values()) if matches(p)]
+            removed = [p for p in removed if p is not None]
+            if removed:
+                self._save_locked()
+            cur = self._current
+            hit = cur is not None and matches(cur.play) and not cur.stop_event.is_set()
+            if hit:
+                cur.info.stop_reason = "cancelled"
+                cur.stop_detail = detail
+                cur.stop_event.set()
+        for play in removed:
+            self._emit(play, EventKind.CANCELLED, detail)
+        self._wake.set()
+        return removed + ([cur.play] if hit else [])
+
+    def stop_current(self, detail: str) -> StagedPlay | None:
+        """Stop the play on air (reported `cancelled` with `detail`); staged plays stay."""
+        with self._lock:
+            cur = self._current
+            if cur is None or cur.started_at is None or cur.stop_event.is_set():
+                return None
+            cur.info.stop_reason = "cancelled"
+            cur.stop_detail = detail
+            cur.stop_event.set()
+        self._wake.set()
+        return cur.play
+
+    def report(self) -> list[StagedEntry]:
+        """Staged (not started, unexpired) plays for a NodeTimeline, earliest first."""
+        now = self._clock.now()
+        with self._lock:
+            plays = sorted(
+                (p for p in self._items.values() if p.expires_at > now), key=lambda p: (p.play_at, p.cmd)
+            )[:MAX_REPORTED]
+        return [StagedEntry(cmd=p.cmd, announcement=p.announcement, occurrence=p.occurrence, play_at=p.play_at)
+                for p in plays]
 
     def ready(self, cmd: str, path: Path) -> bool:
         """The play's audio is verified at `path`: report `ready` and let it start when due.
@@ -250,6 +415,10 @@ class Timeline:
             if expired or to_start is not None:
                 with self._lock:
                     self._save_locked()  # an fsync: tens of ms on an SD card, so after the start
+                    if to_start is not None and to_start.play.occurrence is not None:
+                        # Remembered from the hand-over on: at most one play per occurrence,
+                        # even if the node dies mid-play.
+                        self._played.add(to_start.play.occurrence, to_start.play.expires_at, self._clock.now())
                 continue
             self._clock.wait(self._wake, timeout)
 
@@ -263,7 +432,7 @@ class Timeline:
             horizon = now + self._prestart
             due = sorted(
                 (p for p in self._items.values() if p.cmd in self._paths and p.play_at <= horizon),
-                key=lambda p: (_RANK[p.priority], p.play_at, self._order[p.cmd]),
+                key=lambda p: (_RANK[p.priority], p.play_at, p.cmd),
             )
             to_start = None
             cur = self._current
@@ -310,7 +479,13 @@ class Timeline:
         play = playing.play
         ahead = (play.play_at - self._clock.now()).total_seconds()
         if ahead > 0 and self._clock.wait(playing.stop_event, ahead):
-            self._unlaunch(playing)
+            if playing.info.stop_reason == "cancelled":
+                with self._lock:
+                    self._current = None
+                self._emit(play, EventKind.CANCELLED, playing.stop_detail)
+                self._wake.set()
+            else:
+                self._unlaunch(playing)
             return
         now = self._clock.now()
         if now >= play.expires_at:  # only when expires_at <= play_at: a controller bug
@@ -334,7 +509,9 @@ class Timeline:
         if error is not None:
             self._emit(play, EventKind.FAILED, error)
         elif playing.stop_event.is_set() and playing.info.stop_reason == "preempted":
-            self._emit(play, EventKind.PREEMPTED, "stopped by an emergency play")
+            self._preempted(playing)
+        elif playing.stop_event.is_set() and playing.info.stop_reason == "cancelled":
+            self._emit(play, EventKind.CANCELLED, playing.stop_detail)
         elif playing.stop_event.is_set():
             self._emit(play, EventKind.FAILED, "interrupted: agent stopped")
         else:
@@ -343,5 +520,22 @@ class Timeline:
             self._current = None
         self._wake.set()
 
+    def _preempted(self, playing: _Playing) -> None:
+        """"Restart" policy: back on the timeline (before the event, so the cache pin holds)
+        to play again from the start after the emergency, unless its command has expired."""
+        play = playing.play
+        restage = not self._stopping.is_set() and self._clock.now() < play.expires_at
+        if restage:
+            with self._lock:
+                self._items[play.cmd] = play
+                self._paths[play.cmd] = playing.path
+                self._order[play.cmd] = playing.seq
+                self._save_locked()
+            log.info("play %s preempted; it restarts after the emergency", play.cmd)
+            self._emit(play, EventKind.PREEMPTED, "stopped by an emergency play; restarts after it")
+            self._emit(play, EventKind.READY, "re-staged after preemption")
+        else:
+            self._emit(play, EventKind.PREEMPTED, "stopped by an emergency play")
 
-__all__ = ["EventSink", "StagedPlay", "Timeline"]
+
+__all__ = ["EventSink", "StageOutcome", "StageResult", "StagedPlay", "Timeline"]

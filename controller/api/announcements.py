@@ -1,4 +1,4 @@
-"""`/api/v1/announcements`: create ("play now"), preview, and read announcements with their deliveries."""
+"""`/api/v1/announcements`: create (play now or on a schedule), preview, read, edit and cancel."""
 
 from __future__ import annotations
 
@@ -8,7 +8,13 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from starlette.concurrency import run_in_threadpool
 
 from controller.api.deps import AnnouncerDep, Page
-from controller.models import AnnouncementCreate, AnnouncementPreview, AnnouncementPublic, PreviewPublic
+from controller.models import (
+    AnnouncementCreate,
+    AnnouncementEdit,
+    AnnouncementPreview,
+    AnnouncementPublic,
+    PreviewPublic,
+)
 
 router = APIRouter(prefix="/announcements", tags=["announcements"])
 
@@ -17,10 +23,13 @@ MAX_ID = 2**63 - 1
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=AnnouncementPublic)
 async def create_announcement(body: AnnouncementCreate, announcer: AnnouncerDep) -> AnnouncementPublic:
-    """Synthesise the text and send it to the targeted nodes, to play together `LOA_PLAY_LEAD_S` from now.
+    """Synthesise the text and send it to the targeted nodes, to play together `LOA_PLAY_LEAD_S` from now;
+    or, with `schedule`, store it and let the dispatcher publish each occurrence
+    `LOA_STAGE_AHEAD_S` before it plays (docs/schedules.md).
 
-    422 for a bad request (the reason is in `detail`), 503 when speech synthesis or
-    MQTT publishing fails.
+    The answer's `warnings` lists plays that overlap it on shared zones over the next
+    week (it is created anyway). 422 for a bad request (the reason is in `detail`),
+    503 when speech synthesis or MQTT publishing fails.
     """
     return await announcer.create(body)
 
@@ -54,3 +63,25 @@ async def get_announcement(
     if view is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"announcement {announcement_id} not found")
     return view
+
+
+@router.patch("/{announcement_id}", status_code=status.HTTP_201_CREATED, response_model=AnnouncementPublic)
+async def edit_announcement(
+    announcement_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: AnnouncementEdit, announcer: AnnouncerDep
+) -> AnnouncementPublic:
+    """Edit a scheduled announcement: a new revision (`revision_of` = this id) replaces it,
+    and this one is cancelled, its staged future plays withdrawn from the nodes.
+
+    201 with the new revision; 404 unknown, 409 for a play-now or no longer scheduled
+    announcement, 422 for a bad edit.
+    """
+    return await announcer.edit(announcement_id, body)
+
+
+@router.post("/{announcement_id}/cancel", response_model=AnnouncementPublic)
+async def cancel_announcement(
+    announcement_id: Annotated[int, Path(ge=1, le=MAX_ID)], announcer: AnnouncerDep
+) -> AnnouncementPublic:
+    """Cancel: nothing more is dispatched, and a signed `cancel` goes to the nodes holding
+    its plays (their deliveries become `cancelled` as they report). Idempotent."""
+    return await run_in_threadpool(announcer.cancel, announcement_id)

@@ -51,6 +51,7 @@ def make_settings(tmp_path: Path, signing_key: Path, **overrides: object) -> Con
         "mqtt_password": MQTT_PASSWORD,
         "signing_key_file": signing_key,
         "expiry_sweep_s": 3600,  # the background sweep stays out of the way; tests call it directly
+        "dispatch_interval_s": 3600,  # likewise the dispatcher: tests call `tick()`
     }
     values.update(overrides)
     return ControllerSettings(**values)  # type: ignore[arg-type]

@@ -104,4 +104,4 @@ def test_schema_compiles_for_postgresql() -> None:
     from sqlmodel import SQLModel
 
     ddl = "\n".join(str(CreateTable(t).compile(dialect=postgresql.dialect())) for t in SQLModel.metadata.sorted_tables)
-    assert "TIMESTAMP WITH TIME ZONE" in ddl and "ON DELETE CASCADE" in ddl and "uq_delivery_announcement_node" in ddl
+    assert "TIMESTAMP WITH TIME ZONE" in ddl and "ON DELETE CASCADE" in ddl and "uq_delivery_announcement_occurrence_node" in ddl

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from protocol.commands import AudioRef, Command, CommandKind, PlayOrder, Priority
+from protocol.commands import AudioRef, CancelOrder, Command, CommandKind, PlayOrder, Priority, StopOrder
 from protocol.signing import Signer, generate_keypair, load_private_key
 
 
@@ -37,6 +37,7 @@ def play_command(
     priority: Priority = Priority.NORMAL,
     nodes: list[str] | None = None,
     cmd_id: str | None = None,
+    occurrence: str | None = None,
 ) -> Command:
     now = now or datetime.now(UTC)
     issued = now + timedelta(seconds=issued_offset_s)
@@ -45,8 +46,30 @@ def play_command(
         kind=CommandKind.PLAY,
         issued_at=issued,
         expires_at=now + timedelta(seconds=ttl_s),
-        play=PlayOrder(announcement=announcement, audio=audio, play_at=now + timedelta(seconds=play_in_s), priority=priority),
+        play=PlayOrder(
+            announcement=announcement, audio=audio, play_at=now + timedelta(seconds=play_in_s), priority=priority,
+            occurrence=occurrence,
+        ),
         nodes=nodes,
+    )
+
+
+def cancel_command(
+    *, announcement: int | None = None, occurrences: list[str] | None = None, now: datetime | None = None,
+    ttl_s: float = 60.0, cmd_id: str | None = None,
+) -> Command:
+    now = now or datetime.now(UTC)
+    return Command(
+        id=cmd_id or uuid.uuid4().hex, kind=CommandKind.CANCEL, issued_at=now, expires_at=now + timedelta(seconds=ttl_s),
+        cancel=CancelOrder(announcement=announcement, occurrences=occurrences),
+    )
+
+
+def stop_command(reason: str | None = None, *, now: datetime | None = None, ttl_s: float = 60.0) -> Command:
+    now = now or datetime.now(UTC)
+    return Command(
+        id=uuid.uuid4().hex, kind=CommandKind.STOP, issued_at=now, expires_at=now + timedelta(seconds=ttl_s),
+        stop=StopOrder(reason=reason),
     )
 
 
@@ -161,6 +184,12 @@ class FakeLink:
     def stop(self, final: tuple[str, bytes, bool] | None = None) -> None:
         self.final = final
         self.connected.clear()
+
+    def reconnect(self, hooks: list[Callable[[], None]]) -> None:
+        """What the real link does on every (re)connect: mark connected, run the hooks."""
+        self.connected.set()
+        for hook in hooks:
+            hook()
 
     def deliver(self, topic: str, payload: bytes) -> None:
         self.handlers[topic](topic, payload)

@@ -140,9 +140,9 @@ def test_emergency_preempts_through_the_agent(tmp_path, keys, server):
         assert a.telemetry().now_playing.announcement == 1
         urgent = play_command(ref, now=clock.now(), announcement=2, priority=Priority.EMERGENCY)
         link.deliver(CMD_TOPIC, keys[0].seal(CMD_TOPIC, urgent))
-        assert wait_until(lambda: events(link, 1)[-1:] == ["preempted"] and events(link, 2)[-1:] == ["started"])
-        clock.advance(60)
-        assert wait_until(lambda: events(link, 2)[-1:] == ["finished"])
+        assert wait_until(lambda: events(link, 1)[-2:] == ["preempted", "ready"] and events(link, 2)[-1:] == ["started"])
+        clock.advance(60)  # the emergency ends as the re-staged normal play expires: it is dropped
+        assert wait_until(lambda: events(link, 2)[-1:] == ["finished"] and events(link, 1)[-1:] == ["expired"])
         assert [(p["announcement"], p["outcome"]) for p in plays(tmp_path)] == [(1, "preempted"), (2, "finished")]
     finally:
         a.stop()

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,10 @@ from loa.broker import BrokerConfig, Mosquitto, controller_user, free_port, hash
 from protocol import topics
 from protocol.base import decode
 from protocol.link import LinkOptions, MqttLink
-from protocol.reports import NodeEvent, NodeState, Telemetry
+from protocol.reports import NodeEvent, NodeState, NodeTimeline, Telemetry
 from speaker_agent.agent import Agent
 from speaker_agent.config import AgentSettings, write_settings
-from tests.speaker_agent.helpers import audio_ref, play_command, wait_until
+from tests.speaker_agent.helpers import audio_ref, cancel_command, play_command, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -188,3 +189,66 @@ def test_cli_process_stops_cleanly_on_sigterm(tmp_path, keys, broker, controller
             proc.stdout.close()
     assert wait_until(lambda: controller.states()[-1:] == ["offline"], 5)
     assert "Traceback" not in output
+
+
+def timelines(controller: Controller) -> list[NodeTimeline]:
+    return [decode(NodeTimeline, p) for p in controller.on("timeline")]
+
+
+def test_timeline_report_on_connect_and_cancel_of_a_staged_play(tmp_path, keys, broker, controller, server):
+    settings = agent_settings(tmp_path, keys, broker.port)
+    node_topic = topics.node_cmd(NODE)
+    ref = audio_ref(DATA, server.add("a.opus", DATA), duration_ms=100)
+    cmd = play_command(ref, play_in_s=2.5, ttl_s=120, announcement=21, occurrence="21:2026-11-27T16:00")
+    first = Agent(settings)
+    first.start()
+    try:
+        assert wait_until(lambda: controller.states()[-1:] == ["online"], 10)
+        assert wait_until(lambda: timelines(controller), 5) and timelines(controller)[-1].staged == []
+        controller.send(node_topic, keys[0].seal(node_topic, cmd))
+        assert wait_until(lambda: controller.events(21) == ["received", "ready"], 10), controller.events()
+    finally:
+        first.stop()
+    second = Agent(settings)
+    second.start()
+    try:
+        # The report after the (re)connect lists the staged play with its occurrence.
+        assert wait_until(lambda: len(timelines(controller)) == 2, 10)
+        [entry] = timelines(controller)[-1].staged
+        assert (entry.cmd, entry.announcement, entry.occurrence) == (cmd.id, 21, "21:2026-11-27T16:00")
+        cancel = cancel_command(occurrences=["21:2026-11-27T16:00"])
+        controller.send(node_topic, keys[0].seal(node_topic, cancel))
+        assert wait_until(lambda: controller.events(21)[-1:] == ["cancelled"], 10), controller.events()
+        assert wait_until(lambda: len(timelines(controller)) == 3, 5) and timelines(controller)[-1].staged == []
+        time.sleep(max(0.0, (cmd.play.play_at - datetime.now(UTC)).total_seconds()) + 0.3)
+        assert plays(tmp_path) == [] and controller.events(21) == ["received", "ready", "ready", "cancelled"]
+    finally:
+        second.stop()
+
+
+def test_duplicate_occurrence_resend_plays_once(tmp_path, keys, broker, controller, server):
+    node_topic, zone_topic = topics.node_cmd(NODE), topics.zone_cmd("xa")
+    ref = audio_ref(DATA, server.add("a.opus", DATA), duration_ms=100)
+    occ = "22:2026-11-27T16:05"
+    agent = Agent(agent_settings(tmp_path, keys, broker.port))
+    agent.start()
+    try:
+        assert wait_until(lambda: controller.states()[-1:] == ["online"], 10)
+        first = play_command(ref, play_in_s=1.5, announcement=22, occurrence=occ)
+        controller.send(zone_topic, keys[0].seal(zone_topic, first))
+        assert wait_until(lambda: controller.events(22) == ["received", "ready"], 10), controller.events()
+        resent = play_command(ref, play_in_s=1.0, announcement=22, occurrence=occ)  # e.g. a controller restart
+        controller.send(node_topic, keys[0].seal(node_topic, resent))
+        assert wait_until(lambda: "finished" in controller.events(22), 10), controller.events()
+        late = play_command(ref, announcement=22, occurrence=occ)  # after it played: ignored
+        controller.send(node_topic, keys[0].seal(node_topic, late))
+        time.sleep(0.5)
+        assert [p["cmd"] for p in plays(tmp_path)] == [resent.id]
+        by_cmd = {}
+        for event in (decode(NodeEvent, p) for p in controller.on("events")):
+            by_cmd.setdefault(event.cmd, []).append(event.event.value)
+        assert by_cmd[first.id] == ["received", "ready", "cancelled"]
+        assert by_cmd[resent.id] == ["received", "ready", "started", "finished"]
+        assert late.id not in by_cmd
+    finally:
+        agent.stop()

@@ -74,10 +74,12 @@ def timeline(tmp_path, clock, player, events):
     t.stop()
 
 
-def staged(clock, play_in_s=0.0, ttl_s=60.0, priority=Priority.NORMAL, announcement=1) -> StagedPlay:
+def staged(
+    clock, play_in_s=0.0, ttl_s=60.0, priority=Priority.NORMAL, announcement=1, cmd_id=None, occurrence=None
+) -> StagedPlay:
     cmd = play_command(
         audio_ref(b"x" * 10), now=clock.now(), play_in_s=play_in_s, ttl_s=ttl_s, priority=priority,
-        announcement=announcement,
+        announcement=announcement, cmd_id=cmd_id, occurrence=occurrence,
     )
     return StagedPlay.from_command(cmd)
 
@@ -119,7 +121,11 @@ def test_not_ready_before_expiry_never_plays(timeline, clock, player, events, tm
 
 def test_one_play_at_a_time_and_waiting_play_can_expire(timeline, clock, player, events, tmp_path):
     player.block = True
-    first, second, third = staged(clock, ttl_s=60), staged(clock, ttl_s=10), staged(clock, ttl_s=60)
+    # Equally due plays of one rank go by command id.
+    first, second, third = (
+        staged(clock, ttl_s=60, cmd_id="a-000001"), staged(clock, ttl_s=10, cmd_id="b-000002"),
+        staged(clock, ttl_s=60, cmd_id="c-000003"),
+    )
     for p in (first, second, third):
         timeline.stage(p)
         timeline.ready(p.cmd, tmp_path / "a.opus")
@@ -166,7 +172,8 @@ def test_emergency_preempts_and_plays_at_once(timeline, clock, player, events, t
     timeline.stage(emergency)
     timeline.ready(emergency.cmd, tmp_path / "b.opus")
     assert wait_until(lambda: events.of(emergency.cmd) == ["ready", "started"])
-    assert events.of(normal.cmd) == ["ready", "started", "preempted"]
+    # "restart" policy: unexpired, so back on the timeline to play again afterwards.
+    assert events.of(normal.cmd) == ["ready", "started", "preempted", "ready"]
     # An emergency is not preempted by another emergency: that one waits.
     second = staged(clock, priority=Priority.EMERGENCY)
     timeline.stage(second)
@@ -176,6 +183,10 @@ def test_emergency_preempts_and_plays_at_once(timeline, clock, player, events, t
     assert wait_until(lambda: events.of(second.cmd) == ["ready", "started"])
     player.release(second.cmd)
     assert wait_until(lambda: events.of(second.cmd)[-1] == "finished")
+    assert wait_until(lambda: events.of(normal.cmd)[-2:] == ["ready", "started"])  # from the start
+    player.release(normal.cmd)
+    assert wait_until(lambda: events.of(normal.cmd)[-1] == "finished")
+    assert [c for c, _ in player.calls] == [normal.cmd, emergency.cmd, second.cmd, normal.cmd]
 
 
 def test_emergency_during_the_prestart_window_goes_first_without_preempting(
