@@ -60,8 +60,10 @@ from controller.programme import check_schedule, conflict_warnings
 from controller.revisions import NotFound, cancel_announcement
 from controller.settings import ControllerSettings
 from controller.topology import ZoneTree
+from protocol.commands import Priority
 from protocol.signing import Signer
 from schedules.occurrences import next_occurrence
+from schedules.staging import stage_now
 
 log = logging.getLogger(__name__)
 
@@ -298,9 +300,9 @@ class Announcer:
     def _store(
         self, req: AnnouncementCreate, voice: str, plan: FanoutPlan, rendered: Any, ttl_s: int
     ) -> tuple[list[OutgoingCommand], int]:
-        now = self.clock()
-        play_at = now + timedelta(seconds=self.settings.play_lead_s)
-        expires_at = now + timedelta(seconds=ttl_s)
+        lead_s = self.settings.emergency_lead_s if req.priority is Priority.EMERGENCY else self.settings.play_lead_s
+        staging = stage_now(self.clock(), lead_s=lead_s, ttl_s=ttl_s)
+        now, play_at, expires_at = staging.issued_at, staging.play_at, staging.expires_at
         audio = audio_ref(self.settings.public_url, rendered.sha256, rendered.size, rendered.duration_ms)
         with Session(self.engine) as session:
             ann = Announcement(

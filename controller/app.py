@@ -190,7 +190,7 @@ def create_app(
             app.state.ctx = None
             await run_in_threadpool(ctx.close)
 
-    from controller.api import announcements, audio, health, lexicon, nodes, voices, zones
+    from controller.api import announcements, audio, health, lexicon, nodes, relays, voices, zones
     from controller.api.deps import require_token
 
     app = FastAPI(
@@ -202,7 +202,7 @@ def create_app(
     app.add_exception_handler(AnnouncementError, _domain_error)
     app.add_exception_handler(LexiconError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    for module in (announcements, lexicon, nodes, voices, zones):
+    for module in (announcements, lexicon, nodes, relays, voices, zones):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=[Depends(require_token)])
     app.include_router(audio.router)
     app.include_router(health.router)

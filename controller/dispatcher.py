@@ -70,6 +70,8 @@ class TickReport:
     """Occurrence ids published for the first time."""
     retried: int = 0
     """Deliveries re-sent after a failed publish."""
+    relays: list[str] = field(default_factory=list)
+    """Relay ids (`relay:{id}`) published in this tick."""
 
 
 @dataclass
@@ -95,6 +97,14 @@ class Dispatcher:
             for ann, occ in self._due(now):
                 if self._dispatch(ann, occ, now):
                     report.dispatched.append(occurrence_id(ann.id or 0, occ.key))
+            from controller.relays import dispatch_due_relays, wire_id  # relays import dispatch helpers too
+
+            try:
+                report.relays = [
+                    wire_id(r) for r in dispatch_due_relays(self.engine, self.settings, self.signer, self.publisher, now)
+                ]
+            except Exception:  # a relay problem must not stop announcements being dispatched
+                log.exception("dispatching relays failed")
         return report
 
     def close(self) -> None:

@@ -191,6 +191,13 @@ class FleetIngest:
             if node.last_seen is None or seen > node.last_seen:
                 node.last_seen = seen
                 session.add(node)
+            if msg.relay is not None:
+                from controller.relays import relay_event
+
+                if not relay_event(session, node_id, msg.cmd, msg.relay, msg.event.value, msg.detail, now):
+                    log.info("event %s from %s for unknown relay %s", msg.event.value, node_id, msg.relay[:80])
+                session.commit()
+                return
             delivery = _find_delivery(session, node_id, msg)
             if delivery is None:
                 log.info("event %s from %s for unknown command %s", msg.event.value, node_id, msg.cmd)

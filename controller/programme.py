@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
-from controller.models import Announcement, AnnouncementStatus
+from controller.models import Announcement, AnnouncementStatus, Relay, RelayStatus
 from controller.topology import ZoneTree
 from schedules.occurrences import next_occurrence, occurrences
 from schedules.priority import Play, find_conflicts, order_plays
@@ -171,7 +171,9 @@ def conflict_warnings(
 
 
 class ProgrammeItem(BaseModel):
-    announcement: int
+    kind: str = "announcement"
+    """`announcement`, or `relay` for a live stream relay (then `announcement` is null)."""
+    announcement: int | None
     title: str
     """The first 80 characters of the text."""
     occurrence: str
@@ -184,6 +186,12 @@ class ProgrammeItem(BaseModel):
     duration_s: float
     scheduled: bool
     """False for a play-now announcement."""
+    relay: int | None = None
+    """The relay's id in `/api/v1/relays` (kind `relay` only)."""
+    end_at: datetime | None = None
+    """When the relay ends (kind `relay` only)."""
+    url: str | None = None
+    """The relayed stream (kind `relay` only)."""
 
 
 class Programme(BaseModel):
@@ -215,8 +223,33 @@ def zone_programme(session: Session, zone: str, start: date, days: int) -> Progr
         if targets_zone(ann.targets, tree, zone):
             for play in plays_of(ann, tree, lo, hi):
                 by_id[play.id] = (ann, play)
+    relays: dict[str, Relay] = {}
+    for relay in session.exec(
+        select(Relay).where(
+            col(Relay.status).not_in([RelayStatus.CANCELLED, RelayStatus.FAILED]),
+            col(Relay.start_at) < hi, col(Relay.start_at) >= lo,
+        )
+    ).all():
+        if relay.id is not None and targets_zone(relay.targets, tree, zone):
+            relays[f"relay:{relay.id}"] = relay
+    relay_plays = [
+        Play(id=key, play_at=r.start_at, duration_s=(r.end_at - r.start_at).total_seconds(), created_at=r.created_at,
+             priority=r.priority, zones=play_zones(r.targets, tree), expires_at=r.end_at)
+        for key, r in relays.items()
+    ]  # fmt: skip
     items = []
-    for play in order_plays(p for _, p in by_id.values()):
+    for play in order_plays([*(p for _, p in by_id.values()), *relay_plays]):
+        if play.id in relays:
+            relay = relays[play.id]
+            items.append(
+                ProgrammeItem(
+                    kind="relay", announcement=None, title=relay.title or f"Tiếp sóng {relay.url}"[:TITLE_CHARS],
+                    occurrence=play.id, play_at=play.play_at, local=play.play_at.astimezone(LOCAL_TZ),
+                    priority=play.priority.value, duration_s=play.duration_s, scheduled=True, relay=relay.id,
+                    end_at=relay.end_at, url=relay.url,
+                )
+            )  # fmt: skip
+            continue
         ann = by_id[play.id][0]
         items.append(
             ProgrammeItem(

@@ -84,6 +84,13 @@ class ControllerSettings(TtsSettings):
         description="'Play now' is staged to play_at = now + lead, so every node has the audio ready and "
         "all hamlets start together.",
     )
+    emergency_lead_s: float = Field(
+        default=1.0,
+        ge=0,
+        le=600,
+        description="Lead for emergency bulletins, which must cut in at once: shorter than play_lead_s, "
+        "since nodes fetching a little late start as soon as they are ready.",
+    )
     default_ttl_s: int = Field(
         default=600,
         ge=10,

@@ -29,6 +29,7 @@ class CommandKind(StrEnum):
     PLAY = "play"
     CANCEL = "cancel"
     STOP = "stop"
+    RELAY = "relay"
 
 
 class AudioRef(BaseModel):
@@ -91,6 +92,42 @@ class StopOrder(BaseModel):
     reason: Annotated[str, Field(max_length=200)] | None = None
 
 
+MAX_RELAY_S = 6 * 3600
+"""Longest relay window one command may carry (6 h)."""
+
+RELAY_URL_PATTERN = r"^https?://[^\s]+$"
+
+
+class RelayOrder(BaseModel):
+    """Relay (tiếp sóng) a live HTTP(S)/Icecast stream from `start_at` until `end_at`.
+
+    Staged like a play: `relay_id` is its stable id (like an occurrence: a node holds at
+    most one relay per id, and `cancel` with `occurrences=[relay_id]` withdraws it). No
+    download, no hash: the node plays the stream live, reconnecting when it drops, and
+    joins in progress when it is ready after `start_at`.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    relay_id: Annotated[str, Field(min_length=1, max_length=128)]
+    url: Annotated[str, Field(min_length=8, max_length=2048, pattern=RELAY_URL_PATTERN)]
+    """http:// or https:// stream URL (Icecast, plain HTTP audio stream)."""
+    start_at: UtcDatetime
+    end_at: UtcDatetime
+    priority: Priority = Priority.NORMAL
+    """`normal` or `priority`; emergencies are announcements, never relays."""
+
+    @model_validator(mode="after")
+    def _window(self) -> "RelayOrder":
+        if self.end_at <= self.start_at:
+            raise ValueError("end_at must be after start_at")
+        if (self.end_at - self.start_at).total_seconds() > MAX_RELAY_S:
+            raise ValueError(f"a relay lasts at most {MAX_RELAY_S // 3600} h")
+        if self.priority is Priority.EMERGENCY:
+            raise ValueError("a relay's priority is normal or priority")
+        return self
+
+
 class Command(Payload):
     id: Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
     """Unique per command; nodes drop a second command with an id they have seen."""
@@ -104,6 +141,8 @@ class Command(Payload):
     """Present exactly when kind is `cancel`."""
     stop: StopOrder | None = None
     """Present exactly when kind is `stop`."""
+    relay: RelayOrder | None = None
+    """Present exactly when kind is `relay`."""
     nodes: list[Annotated[str, Field(pattern=ID_PATTERN)]] | None = None
     """Optional narrowing on a zone topic: only these nodes act. Absent means all."""
 
@@ -111,7 +150,12 @@ class Command(Payload):
     def _shape(self) -> "Command":
         if self.expires_at <= self.issued_at:
             raise ValueError("expires_at must be after issued_at")
-        bodies = {CommandKind.PLAY: self.play, CommandKind.CANCEL: self.cancel, CommandKind.STOP: self.stop}
+        bodies = {
+            CommandKind.PLAY: self.play,
+            CommandKind.CANCEL: self.cancel,
+            CommandKind.STOP: self.stop,
+            CommandKind.RELAY: self.relay,
+        }
         if bodies[self.kind] is None:
             raise ValueError(f"a {self.kind.value} command needs `{self.kind.value}`")
         if any(body is not None for kind, body in bodies.items() if kind is not self.kind):
@@ -119,4 +163,16 @@ class Command(Payload):
         return self
 
 
-__all__ = ["AudioRef", "CancelOrder", "Command", "CommandKind", "PlayOrder", "Priority", "SHA256_PATTERN", "StopOrder"]
+__all__ = [
+    "AudioRef",
+    "CancelOrder",
+    "Command",
+    "CommandKind",
+    "MAX_RELAY_S",
+    "PlayOrder",
+    "Priority",
+    "RELAY_URL_PATTERN",
+    "RelayOrder",
+    "SHA256_PATTERN",
+    "StopOrder",
+]

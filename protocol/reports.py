@@ -59,6 +59,8 @@ class NodeEvent(Payload):
     event: EventKind
     at: UtcDatetime
     detail: Annotated[str, Field(max_length=500)] | None = None
+    relay: str | None = None
+    """The relay id when the command is a `relay` (then `announcement` is absent)."""
 
 
 class StagedEntry(BaseModel):
@@ -70,6 +72,15 @@ class StagedEntry(BaseModel):
     play_at: UtcDatetime
 
 
+class StagedRelay(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    cmd: str
+    relay: str
+    start_at: UtcDatetime
+    end_at: UtcDatetime
+
+
 class NodeTimeline(Payload):
     """What a node holds staged (`.../timeline`, QoS 1), published after every connect so
     the controller can re-send what is missing and cancel what should not be there."""
@@ -77,6 +88,8 @@ class NodeTimeline(Payload):
     node: str
     at: UtcDatetime
     staged: list[StagedEntry] = Field(default_factory=list, max_length=1000)
+    relays: list[StagedRelay] = Field(default_factory=list, max_length=1000)
+    """Staged (not on air) relays; kept apart from `staged`, whose entries are plays."""
 
 
 class NowPlaying(BaseModel):
@@ -85,6 +98,8 @@ class NowPlaying(BaseModel):
     announcement: int | None = None
     cmd: str
     started_at: UtcDatetime
+    relay: str | None = None
+    """Set while a relay is on air."""
 
 
 class Telemetry(Payload):

@@ -30,7 +30,8 @@ def stage_now(now: datetime, *, lead_s: float, ttl_s: float) -> Staging:
         raise ValueError("lead_s must not be negative")
     if not MIN_TTL_S <= ttl_s <= MAX_TTL_S:
         raise ValueError(f"ttl_s must be within [{MIN_TTL_S}, {MAX_TTL_S}]")
+    if ttl_s <= lead_s:
+        raise ValueError(f"ttl_s ({ttl_s}) must be longer than the lead ({lead_s}): the play would expire before air")
     play_at = now + timedelta(seconds=lead_s)
-    # A play must stay valid for at least its lead, or nobody could ever start it.
-    expires_at = max(now + timedelta(seconds=ttl_s), play_at + timedelta(seconds=MIN_TTL_S))
+    expires_at = now + timedelta(seconds=ttl_s)
     return Staging(issued_at=now, play_at=play_at, expires_at=expires_at)

@@ -51,6 +51,9 @@ from speaker_agent.workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
+RELAY_PATH = Path("relay")
+"""Placeholder path the timeline holds for a relay (the player uses its URL)."""
+
 
 def load_verifier(settings: AgentSettings) -> Verifier:
     """A verifier trusting the controller keys in settings.public_key_files."""
@@ -69,7 +72,7 @@ def load_verifier(settings: AgentSettings) -> Verifier:
 
 def make_player(settings: AgentSettings, clock: Clock) -> Player:
     if settings.player.backend == "alsa":
-        return AlsaPlayer(device=settings.player.alsa_device, volume=settings.volume)
+        return AlsaPlayer(device=settings.player.alsa_device, volume=settings.volume, clock=clock)
     return FileSinkPlayer(settings.state_dir, node_id=settings.node_id, realtime=settings.player.realtime, clock=clock)
 
 
@@ -229,11 +232,12 @@ class Agent:
         earlier ones have played.
         """
         staged = self.timeline.report()
-        payload = NodeTimeline(node=self.node_id, at=self.clock.now(), staged=staged).to_json()
+        relays = self.timeline.report_relays()
+        payload = NodeTimeline(node=self.node_id, at=self.clock.now(), staged=staged, relays=relays).to_json()
         if len(payload) > MAX_PAYLOAD_BYTES:
             keep = int(len(staged) * MAX_PAYLOAD_BYTES * 0.95 / len(payload))
             while True:
-                payload = NodeTimeline(node=self.node_id, at=self.clock.now(), staged=staged[:keep]).to_json()
+                payload = NodeTimeline(node=self.node_id, at=self.clock.now(), staged=staged[:keep], relays=relays[:50]).to_json()
                 if len(payload) <= MAX_PAYLOAD_BYTES or keep == 0:
                     break
                 keep = int(keep * 0.9)
@@ -244,10 +248,12 @@ class Agent:
         if self.link.connected.is_set():  # QoS 0: a report made offline is worthless later
             self.link.publish(topics.node_telemetry(self.node_id), self.telemetry().to_json(), qos=topics.QOS_TELEMETRY)
 
-    def _event(self, cmd: str, announcement: int | None, kind: EventKind, detail: str | None = None) -> None:
+    def _event(
+        self, cmd: str, announcement: int | None, kind: EventKind, detail: str | None = None, relay: str | None = None
+    ) -> None:
         event = NodeEvent(
             node=self.node_id, cmd=cmd, announcement=announcement, event=kind, at=self.clock.now(),
-            detail=detail[:500] if detail else None,
+            detail=detail[:500] if detail else None, relay=relay,
         )
         self.link.publish(self._events_topic, event.to_json(), qos=topics.QOS_EVENT)
 
@@ -259,6 +265,8 @@ class Agent:
         if decision.verdict is Verdict.EXPIRED:
             if cmd.play is not None:
                 self._event(cmd.id, cmd.play.announcement, EventKind.EXPIRED, "arrived after expires_at")
+            elif cmd.relay is not None:
+                self._event(cmd.id, None, EventKind.EXPIRED, "arrived after expires_at", relay=cmd.relay.relay_id)
             else:
                 log.info("%s command %s arrived expired; not acting on it", cmd.kind.value, cmd.id)
             return
@@ -274,19 +282,18 @@ class Agent:
             if stopped is None:
                 log.info("stop command %s: nothing is playing", cmd.id)
             else:
-                log.info("stop command %s: stopping %s (announcement %d)", cmd.id, stopped.cmd, stopped.announcement)
+                log.info("stop command %s: stopping %s (%s)", cmd.id, stopped.cmd, stopped.label)
             return
-        if cmd.kind is not CommandKind.PLAY or cmd.play is None:
+        relay = cmd.kind is CommandKind.RELAY and cmd.relay is not None
+        if not relay and (cmd.kind is not CommandKind.PLAY or cmd.play is None):
             log.warning("command %s of kind %s is not supported by this agent", cmd.id, cmd.kind)
             return
         play = StagedPlay.from_command(cmd)
         if play.occurrence is not None and self.timeline.occurrence_state(play.occurrence) in ("playing", "done"):
             log.info("ignoring %s: occurrence %s is playing or has played", cmd.id, play.occurrence)
             return
-        log.info(
-            "accepted %s: announcement %d at %s (%s)", cmd.id, play.announcement, play.play_at.isoformat(), play.priority
-        )
-        self._event(play.cmd, play.announcement, EventKind.RECEIVED)
+        log.info("accepted %s: %s at %s (%s)", cmd.id, play.label, play.play_at.isoformat(), play.priority)
+        self._event(play.cmd, play.announcement, EventKind.RECEIVED, relay=play.relay)
         self._stage(play)
 
     def _cancel(self, cmd: Command) -> None:
@@ -305,19 +312,22 @@ class Agent:
     # -- staging and downloads ------------------------------------------------------------
 
     def _pin(self, play: StagedPlay) -> None:
+        if play.audio is None:  # a relay: nothing cached
+            return
         with self._pin_lock:
             if play.cmd not in self._pinned:
                 self._pinned.add(play.cmd)
                 self.cache.pin(play.audio.sha256)
 
     def _unpin(self, play: StagedPlay) -> None:
+        if play.audio is None:
+            return
         with self._pin_lock:
             if play.cmd in self._pinned:
                 self._pinned.discard(play.cmd)
                 self.cache.unpin(play.audio.sha256)
 
     def _stage(self, play: StagedPlay, restored: bool = False) -> None:
-        sha = play.audio.sha256
         self._pin(play)  # before staging: the timeline may expire it (and unpin) at once
         result = self.timeline.stage(play, restored=restored)
         if not result:
@@ -325,21 +335,26 @@ class Agent:
                 # Only in a race with the play of the same occurrence starting just now.
                 log.info("not staging %s: %s (occurrence %s)", play.cmd, result.outcome.value, play.occurrence)
                 self._unpin(play)
-                self._event(play.cmd, play.announcement, EventKind.CANCELLED, f"occurrence {play.occurrence} already played")
+                self._event(play.cmd, play.announcement, EventKind.CANCELLED, f"occurrence {play.occurrence} already played",
+                            relay=play.relay)
             return
         if result.replaced is not None:
             old = result.replaced
             log.info("%s replaces staged %s (occurrence %s)", play.cmd, old.cmd, play.occurrence)
             self._unpin(old)
-            self._event(old.cmd, old.announcement, EventKind.CANCELLED, f"replaced by command {play.cmd} (same occurrence)")
-        path = self.cache.get(sha)
+            self._event(old.cmd, old.announcement, EventKind.CANCELLED, f"replaced by command {play.cmd} (same occurrence)",
+                        relay=old.relay)
+        if play.audio is None:  # a relay: a live stream, nothing to fetch
+            self.timeline.ready(play.cmd, RELAY_PATH)
+            return
+        path = self.cache.get(play.audio.sha256)
         if path is not None:
             self.timeline.ready(play.cmd, path)
         elif self._downloads is None or not self._downloads.submit(lambda: self._download(play)):
             log.info("not downloading %s: agent stopping", play.cmd)
 
     def _download(self, play: StagedPlay) -> None:
-        if not self.timeline.is_staged(play.cmd):
+        if not self.timeline.is_staged(play.cmd) or play.audio is None:
             return
         try:
             path = self.fetcher.fetch(play.audio, self._stopping)
@@ -355,7 +370,7 @@ class Agent:
         # A preempted play may be back on the timeline (restart policy): keep its pin.
         if kind in TERMINAL_EVENTS and not self.timeline.is_staged(play.cmd):
             self._unpin(play)
-        self._event(play.cmd, play.announcement, kind, detail)
+        self._event(play.cmd, play.announcement, kind, detail, relay=play.relay)
 
 
 __all__ = ["Agent", "load_verifier", "make_player"]

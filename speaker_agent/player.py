@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -40,6 +41,10 @@ class PlayInfo:
     """Set by the timeline just before it sets stop_event: "preempted" or "stopped"."""
     started_at: datetime | None = None
     """When the timeline started the play (the instant it stamped, before any reporting)."""
+    relay: str | None = None
+    """The relay id when this is a relay (live stream) rather than a play."""
+    url: str | None = None
+    """The relayed stream's URL."""
 
 
 class PlayerError(Exception):
@@ -52,6 +57,94 @@ class Player(Protocol):
     ) -> None:
         """Play `path` to the end or until stop_event is set; raise PlayerError on failure."""
         ...
+
+
+class RelayPlayer(Protocol):
+    """A player that can also relay a live stream (both shipped players can)."""
+
+    def relay(self, url: str, end_at: datetime, stop_event: threading.Event, info: PlayInfo | None = None) -> None:
+        """Play the stream at `url` until `end_at` (by the clock) or stop_event; restart the
+        stream with backoff when it drops; raise PlayerError when it stays unreachable."""
+        ...
+
+
+@dataclass
+class RelayOptions:
+    """How hard a relay tries to keep a stream on air."""
+
+    backoff_s: float = 1.0
+    """First wait before restarting ffmpeg after it ended early; doubled up to backoff_max_s."""
+    backoff_max_s: float = 10.0
+    max_failures: int = 8
+    """Give up (PlayerError, reported `failed`) after this many attempts in a row that
+    each ran less than `healthy_s`; an attempt that ran longer resets the count."""
+    healthy_s: float = 10.0
+    grace_s: float = 3.0
+    """How long after end_at a (recording) ffmpeg may take to finish before it is killed."""
+
+
+RECONNECT_ARGS = ["-reconnect", "1", "-reconnect_streamed", "1", "-reconnect_delay_max", "5"]
+
+
+@dataclass
+class RelayAttempt:
+    started: float
+    ended: float
+    returncode: int | None
+    error: str
+
+
+def run_relay(
+    clock: Clock,
+    end_at: datetime,
+    stop_event: threading.Event,
+    argv_for: "Callable[[int, float], list[str]]",
+    options: RelayOptions,
+    label: str,
+) -> list[RelayAttempt]:
+    """Run ffmpeg (`argv_for(attempt, remaining_s)`) until `end_at`, restarting it with
+    backoff whenever it ends early. Returns the attempts; raises PlayerError after
+    `options.max_failures` short attempts in a row. Returns early when stop_event is set."""
+    attempts: list[RelayAttempt] = []
+    failures = 0
+    delay = options.backoff_s
+    while not stop_event.is_set():
+        remaining = (end_at - clock.now()).total_seconds()
+        if remaining <= 0.05:
+            break
+        argv = argv_for(len(attempts), remaining)
+        with tempfile.TemporaryFile() as errors:
+            began = time.monotonic()
+            try:
+                proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors)
+            except OSError as exc:
+                raise PlayerError(f"cannot run {argv[0]}: {exc.strerror}") from None
+            while proc.poll() is None:
+                left = (end_at - clock.now()).total_seconds()
+                if stop_event.wait(0.05) or left < -options.grace_s:
+                    _terminate(proc)
+                    break
+            ended = time.monotonic()
+            errors.seek(0)
+            message = errors.read().decode(errors="replace").strip()[-300:]
+        attempts.append(RelayAttempt(began, ended, proc.returncode, message))
+        if stop_event.is_set() or (end_at - clock.now()).total_seconds() <= 0.5:
+            break
+        ran = ended - began
+        log.warning("relay %s: ffmpeg ended early after %.1fs (exit %s): %s", label, ran, proc.returncode,
+                    message or "no message")
+        if ran >= options.healthy_s:
+            failures, delay = 0, options.backoff_s
+        failures += 1
+        if failures >= options.max_failures:
+            raise PlayerError(
+                f"stream unreachable after {failures} attempts (exit {proc.returncode}): {message or 'no message'}"
+            )
+        wait = min(delay, max(0.0, (end_at - clock.now()).total_seconds()))
+        delay = min(delay * 2, options.backoff_max_s)
+        if clock.wait(stop_event, wait):
+            break
+    return attempts
 
 
 def _iso(when: datetime) -> str:
@@ -68,8 +161,20 @@ class FileSinkPlayer:
     real speaker.
     """
 
-    def __init__(self, state_dir: Path, *, node_id: str = "", realtime: bool = True, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        node_id: str = "",
+        realtime: bool = True,
+        clock: Clock | None = None,
+        ffmpeg: str = "ffmpeg",
+        relay_options: RelayOptions | None = None,
+    ) -> None:
         self.state_dir = Path(state_dir)
+        self.relays_dir = self.state_dir / "relays"
+        self.ffmpeg = ffmpeg
+        self.relay_options = relay_options or RelayOptions()
         self.played_dir = self.state_dir / "played"
         self.log_path = self.state_dir / "plays.jsonl"
         self.node_id = node_id
@@ -101,6 +206,61 @@ class FileSinkPlayer:
             "finished_at": _iso(finished),
             "outcome": outcome,
         }
+        self._append(record)
+
+    def relay_command(self, url: str, out: Path, remaining_s: float) -> list[str]:
+        """Record the live stream: at most `remaining_s` seconds, re-encoded to mono Opus."""
+        return [
+            self.ffmpeg, "-nostdin", "-loglevel", "error", "-y", *RECONNECT_ARGS, "-i", url,
+            "-t", f"{remaining_s:.3f}", "-vn", "-ac", "1", "-c:a", "libopus", "-b:a", "24k", "-f", "ogg", str(out),
+        ]
+
+    def relay(self, url: str, end_at: datetime, stop_event: threading.Event, info: PlayInfo | None = None) -> None:
+        """Record the stream into `relays/{relay}-{cmd}-{n}.ogg` (one file per ffmpeg run)
+        until end_at, then append a plays.jsonl line with the relay id, url and bytes."""
+        started = (info.started_at if info is not None else None) or self.clock.now()
+        relay_id = (info.relay if info is not None else None) or "relay"
+        cmd = info.cmd if info is not None else "cmd"
+        self.relays_dir.mkdir(parents=True, exist_ok=True)
+        stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in f"{relay_id}-{cmd}")[:150]
+        base = len(list(self.relays_dir.glob(f"{stem}-*.ogg")))  # a resumed relay adds files
+        files: list[Path] = []
+
+        def argv(attempt: int, remaining: float) -> list[str]:
+            out = self.relays_dir / f"{stem}-{base + attempt}.ogg"
+            files.append(out)
+            return self.relay_command(url, out, remaining)
+
+        error: PlayerError | None = None
+        attempts: list[RelayAttempt] = []
+        try:
+            attempts = run_relay(self.clock, end_at, stop_event, argv, self.relay_options, relay_id)
+        except PlayerError as exc:
+            error = exc
+        finished = self.clock.now()
+        outcome = "finished"
+        if error is not None:
+            outcome = "failed"
+        elif stop_event.is_set():
+            outcome = (info.stop_reason if info is not None else None) or "preempted"
+        size = sum(f.stat().st_size for f in files if f.exists())
+        self._append({
+            "node": info.node if info is not None else self.node_id,
+            "relay": relay_id,
+            "cmd": cmd,
+            "url": url,
+            "play_at": _iso(info.play_at) if info is not None else None,
+            "started_at": _iso(started),
+            "finished_at": _iso(finished),
+            "outcome": outcome,
+            "bytes": size,
+            "files": [f.name for f in files if f.exists()],
+            "attempts": len(attempts) if error is None else self.relay_options.max_failures,
+        })
+        if error is not None:
+            raise error
+
+    def _append(self, record: dict[str, object]) -> None:
         line = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
         with self._lock:
             fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -131,10 +291,31 @@ class AlsaPlayer:
     within a second.
     """
 
-    def __init__(self, device: str = "default", volume: int = 80, ffmpeg: str = "ffmpeg") -> None:
+    def __init__(
+        self,
+        device: str = "default",
+        volume: int = 80,
+        ffmpeg: str = "ffmpeg",
+        clock: Clock | None = None,
+        relay_options: RelayOptions | None = None,
+    ) -> None:
         self.device = device
         self.volume = volume
         self.ffmpeg = ffmpeg
+        self.clock: Clock = clock or SystemClock()
+        self.relay_options = relay_options or RelayOptions()
+
+    def relay_command(self, url: str, remaining_s: float) -> list[str]:
+        return [
+            self.ffmpeg, "-nostdin", "-loglevel", "error", *RECONNECT_ARGS, "-i", url, "-t", f"{remaining_s:.3f}",
+            "-vn", "-af", f"volume={self.volume / 100:.2f}", "-f", "alsa", self.device,
+        ]
+
+    def relay(self, url: str, end_at: datetime, stop_event: threading.Event, info: PlayInfo | None = None) -> None:
+        """Play the stream to the sound card until end_at; ffmpeg reconnects by itself and is
+        restarted with backoff when it exits early."""
+        label = (info.relay if info is not None else None) or url
+        run_relay(self.clock, end_at, stop_event, lambda _n, rem: self.relay_command(url, rem), self.relay_options, label)
 
     def command(self, path: Path) -> list[str]:
         return [
@@ -177,4 +358,15 @@ def _terminate(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-__all__ = ["AlsaPlayer", "FileSinkPlayer", "PlayInfo", "Player", "PlayerError"]
+__all__ = [
+    "AlsaPlayer",
+    "FileSinkPlayer",
+    "PlayInfo",
+    "Player",
+    "PlayerError",
+    "RECONNECT_ARGS",
+    "RelayAttempt",
+    "RelayOptions",
+    "RelayPlayer",
+    "run_relay",
+]

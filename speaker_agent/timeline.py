@@ -45,11 +45,11 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from protocol.base import UtcDatetime
-from protocol.commands import AudioRef, Command, Priority
-from protocol.reports import EventKind, NowPlaying, StagedEntry
+from protocol.commands import AudioRef, Command, CommandKind, Priority
+from protocol.reports import EventKind, NowPlaying, StagedEntry, StagedRelay
 from speaker_agent.clock import Clock
 from speaker_agent.files import atomic_write
-from speaker_agent.player import Player, PlayInfo
+from speaker_agent.player import Player, PlayerError, PlayInfo
 
 log = logging.getLogger(__name__)
 
@@ -60,20 +60,42 @@ _RANK = {Priority.EMERGENCY: 0, Priority.PRIORITY: 1, Priority.NORMAL: 2}
 
 
 class StagedPlay(BaseModel):
-    """One play command as the node keeps it until it is done."""
+    """One play (or relay) command as the node keeps it until it is done.
+
+    A relay is a StagedPlay with `relay` and `url` set and no announcement or audio:
+    `play_at` is its start, `expires_at` its end (it may start - join in progress - at
+    any time before), and `occurrence` is the relay id, so a relay is idempotent and
+    cancellable exactly like a scheduled occurrence.
+    """
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     cmd: str
-    announcement: int
-    audio: AudioRef
+    announcement: int | None = None
+    audio: AudioRef | None = None
     play_at: UtcDatetime
     expires_at: UtcDatetime
     priority: Priority = Priority.NORMAL
     occurrence: str | None = None
+    relay: str | None = None
+    url: str | None = None
+
+    @property
+    def is_relay(self) -> bool:
+        return self.relay is not None
+
+    @property
+    def label(self) -> str:
+        return f"relay {self.relay}" if self.relay is not None else f"announcement {self.announcement}"
 
     @classmethod
     def from_command(cls, command: Command) -> "StagedPlay":
+        if command.kind is CommandKind.RELAY and command.relay is not None:
+            r = command.relay
+            return cls(
+                cmd=command.id, play_at=r.start_at, expires_at=r.end_at, priority=r.priority,
+                occurrence=r.relay_id, relay=r.relay_id, url=r.url,
+            )
         if command.play is None:
             raise ValueError(f"command {command.id} is not a play command")
         p = command.play
@@ -315,10 +337,20 @@ class Timeline:
         now = self._clock.now()
         with self._lock:
             plays = sorted(
-                (p for p in self._items.values() if p.expires_at > now), key=lambda p: (p.play_at, p.cmd)
+                (p for p in self._items.values() if p.expires_at > now and not p.is_relay),
+                key=lambda p: (p.play_at, p.cmd),
             )[:MAX_REPORTED]
-        return [StagedEntry(cmd=p.cmd, announcement=p.announcement, occurrence=p.occurrence, play_at=p.play_at)
+        return [StagedEntry(cmd=p.cmd, announcement=p.announcement or 0, occurrence=p.occurrence, play_at=p.play_at)
                 for p in plays]
+
+    def report_relays(self) -> list[StagedRelay]:
+        """Staged (not on air, not ended) relays for a NodeTimeline, earliest first."""
+        now = self._clock.now()
+        with self._lock:
+            relays = sorted(
+                (p for p in self._items.values() if p.expires_at > now and p.is_relay), key=lambda p: (p.play_at, p.cmd)
+            )[:MAX_REPORTED]
+        return [StagedRelay(cmd=p.cmd, relay=p.relay or "", start_at=p.play_at, end_at=p.expires_at) for p in relays]
 
     def ready(self, cmd: str, path: Path) -> bool:
         """The play's audio is verified at `path`: report `ready` and let it start when due.
@@ -361,7 +393,9 @@ class Timeline:
             cur = self._current
             if cur is None or cur.started_at is None:
                 return None
-            return NowPlaying(announcement=cur.play.announcement, cmd=cur.play.cmd, started_at=cur.started_at)
+            return NowPlaying(
+                announcement=cur.play.announcement, cmd=cur.play.cmd, started_at=cur.started_at, relay=cur.play.relay
+            )
 
     def load(self) -> list[StagedPlay]:
         """Plays persisted by an earlier run (not staged yet: the agent re-stages them)."""
@@ -410,7 +444,7 @@ class Timeline:
             if to_start is not None:
                 self._launch(to_start)  # first: nothing slow may stand between play_at and the start
             for play in expired:
-                log.info("play %s (announcement %d) expired before it could start", play.cmd, play.announcement)
+                log.info("play %s (%s) expired before it could start", play.cmd, play.label)
                 self._emit(play, EventKind.EXPIRED, "not started before expires_at")
             if expired or to_start is not None:
                 with self._lock:
@@ -440,13 +474,13 @@ class Timeline:
                 play = due[0]
                 path, seq = self._paths[play.cmd], self._order[play.cmd]
                 self._remove_locked(play.cmd)
-                info = PlayInfo(self.node_id, play.cmd, play.announcement, play.audio.sha256, play.play_at)
+                info = PlayInfo(
+                    self.node_id, play.cmd, play.announcement, play.audio.sha256 if play.audio else "", play.play_at,
+                    relay=play.relay, url=play.url,
+                )
                 to_start = self._current = _Playing(play, path, info, seq)
-            elif (
-                due and cur is not None and due[0].priority is Priority.EMERGENCY
-                and cur.play.priority is not Priority.EMERGENCY and not cur.stop_event.is_set()
-            ):
-                log.info("emergency %s preempts %s", due[0].cmd, cur.play.cmd)
+            elif due and cur is not None and not cur.stop_event.is_set() and _preempts(due[0], cur.play):
+                log.info("%s %s preempts %s", due[0].priority.value, due[0].cmd, cur.play.cmd)
                 cur.info.stop_reason = "preempted"
                 cur.stop_event.set()
             wakes = [p.expires_at for p in self._items.values()]
@@ -496,11 +530,18 @@ class Timeline:
             return
         playing.started_at = playing.info.started_at = now
         late_ms = (playing.started_at - play.play_at).total_seconds() * 1000
-        log.info("playing %s (announcement %d), %.1f ms after play_at", play.cmd, play.announcement, late_ms)
+        log.info("playing %s (%s), %.1f ms after play_at", play.cmd, play.label, late_ms)
         self._emit(play, EventKind.STARTED, None)
         error: str | None = None
         try:
-            self._player.play(playing.path, play.audio.duration_ms, playing.stop_event, playing.info)
+            if play.is_relay:
+                relay = getattr(self._player, "relay", None)
+                if relay is None:
+                    raise PlayerError("this player cannot relay streams")
+                relay(play.url or "", play.expires_at, playing.stop_event, playing.info)
+            else:
+                assert play.audio is not None
+                self._player.play(playing.path, play.audio.duration_ms, playing.stop_event, playing.info)
         except Exception as exc:  # noqa: BLE001 - any player failure is a `failed` event
             error = f"player failed: {exc}"[:500]
             log.error("play %s failed: %s", play.cmd, exc)
@@ -512,6 +553,14 @@ class Timeline:
             self._preempted(playing)
         elif playing.stop_event.is_set() and playing.info.stop_reason == "cancelled":
             self._emit(play, EventKind.CANCELLED, playing.stop_detail)
+        elif playing.stop_event.is_set() and play.is_relay and self._clock.now() < play.expires_at:
+            # A relay interrupted by the agent stopping stays on the timeline (on disk):
+            # the next start joins it in progress. No event: it is not over.
+            with self._lock:
+                self._items[play.cmd] = play
+                self._paths[play.cmd] = playing.path
+                self._order[play.cmd] = playing.seq
+                self._save_locked()
         elif playing.stop_event.is_set():
             self._emit(play, EventKind.FAILED, "interrupted: agent stopped")
         else:
@@ -531,11 +580,30 @@ class Timeline:
                 self._paths[play.cmd] = playing.path
                 self._order[play.cmd] = playing.seq
                 self._save_locked()
-            log.info("play %s preempted; it restarts after the emergency", play.cmd)
-            self._emit(play, EventKind.PREEMPTED, "stopped by an emergency play; restarts after it")
+            if play.is_relay:
+                log.info("relay %s preempted; it resumes after the interruption", play.cmd)
+                self._emit(play, EventKind.PREEMPTED, "interrupted by a higher-priority play; resumes after it")
+            else:
+                log.info("play %s preempted; it restarts after the emergency", play.cmd)
+                self._emit(play, EventKind.PREEMPTED, "stopped by an emergency play; restarts after it")
             self._emit(play, EventKind.READY, "re-staged after preemption")
         else:
             self._emit(play, EventKind.PREEMPTED, "stopped by an emergency play")
+
+
+def _preempts(new: StagedPlay, current: StagedPlay) -> bool:
+    """Whether `new`, due now, stops `current` on air.
+
+    Emergencies stop any non-emergency play. A relay is also stopped by a play (not
+    another relay) of strictly higher priority: a `normal` relay gives way to
+    `priority` announcements, a `priority` relay only to emergencies; `normal`
+    announcements due during a relay wait for its end (while unexpired).
+    """
+    if current.priority is Priority.EMERGENCY:
+        return False
+    if new.priority is Priority.EMERGENCY:
+        return True
+    return current.is_relay and not new.is_relay and _RANK[new.priority] < _RANK[current.priority]
 
 
 __all__ = ["EventSink", "StageOutcome", "StageResult", "StagedPlay", "Timeline"]

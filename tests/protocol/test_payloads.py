@@ -94,3 +94,67 @@ def test_timeline_report():
         b'{"v":1,"node":"n","at":"2026-01-01T00:00:00Z","staged":[{"cmd":"c","announcement":1,"occurrence":"1:k#1","play_at":"2026-01-01T06:00:00+07:00"}]}',
     )
     assert t.staged[0].occurrence == "1:k#1"
+
+
+# -- relays ---------------------------------------------------------------------------------
+
+
+def _relay_cmd(**relay: object):
+    from datetime import UTC, datetime, timedelta
+
+    from protocol.commands import Command
+
+    now = datetime(2026, 1, 1, 6, 0, tzinfo=UTC)
+    body = {"relay_id": "relay:1", "url": "http://radio.example.vn/vov1", "start_at": now.isoformat(),
+            "end_at": (now + timedelta(hours=1)).isoformat()}  # fmt: skip
+    body.update(relay)
+    return Command.model_validate({
+        "id": "abcdef123456", "kind": "relay", "issued_at": now.isoformat(),
+        "expires_at": (now + timedelta(hours=1)).isoformat(), "relay": body,
+    })  # fmt: skip
+
+
+def test_relay_command_round_trips():
+    from protocol.base import decode
+    from protocol.commands import Command, CommandKind, Priority
+
+    cmd = _relay_cmd(priority="priority")
+    again = decode(Command, cmd.to_json())
+    assert again == cmd and again.kind is CommandKind.RELAY and again.relay.priority is Priority.PRIORITY
+
+
+@pytest.mark.parametrize(
+    ("over", "needle"),
+    [
+        ({"url": "ftp://x.example/a"}, "pattern"),
+        ({"url": "http://x y"}, "pattern"),
+        ({"end_at": "2026-01-01T06:00:00Z"}, "after start_at"),
+        ({"end_at": "2026-01-01T12:00:01Z"}, "at most 6 h"),
+        ({"priority": "emergency"}, "normal or priority"),
+        ({"relay_id": ""}, "relay_id"),
+    ],
+)
+def test_relay_order_validation(over, needle):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=needle):
+        _relay_cmd(**over)
+
+
+def test_relay_keeps_the_exactly_one_body_rule():
+    from datetime import UTC, datetime, timedelta
+
+    from pydantic import ValidationError
+
+    from protocol.commands import CancelOrder, Command
+
+    relay = _relay_cmd().relay
+    now = datetime(2026, 1, 1, 6, 0, tzinfo=UTC)
+    common = {"id": "abcdef123456", "issued_at": now, "expires_at": now + timedelta(hours=1)}
+    with pytest.raises(ValidationError, match="needs `relay`"):
+        Command(kind="relay", cancel=CancelOrder(occurrences=["relay:1"]), **common)
+    with pytest.raises(ValidationError, match="carries only `relay`"):
+        Command(kind="relay", relay=relay, cancel=CancelOrder(occurrences=["relay:1"]), **common)
+    with pytest.raises(ValidationError, match="carries only `cancel`"):
+        Command(kind="cancel", relay=relay, cancel=CancelOrder(occurrences=["relay:1"]), **common)
+    assert Command(kind="cancel", cancel=CancelOrder(occurrences=["relay:1"]), **common).cancel.occurrences == ["relay:1"]
