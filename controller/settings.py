@@ -85,7 +85,7 @@ class ControllerSettings(TtsSettings):
         "all hamlets start together.",
     )
     emergency_lead_s: float = Field(
-        default=1.0,
+        default=0.5,
         ge=0,
         le=600,
         description="Lead for emergency bulletins, which must cut in at once: shorter than play_lead_s, "

@@ -22,6 +22,17 @@ def main(argv: list[str] | None = None) -> int:
     fan.add_argument("--normal-priority", action="store_true",
                      help="run node processes at normal priority instead of SCHED_RR (see docs/benchmarks.md)")
     fan.add_argument("--state-dir", type=Path, default=None, help="keep files here (default: a temp dir)")
+    prog = sub.add_parser("programme", help="scheduled-play start skew and emergency preemption latency")
+    prog.add_argument("--nodes", type=int, default=200)
+    prog.add_argument("--hamlets", type=int, default=20)
+    prog.add_argument("--rounds", type=int, default=3)
+    prog.add_argument("--lead", type=float, default=3.0, help="controller play_lead_s")
+    prog.add_argument("--node-procs", type=int, default=10)
+    prog.add_argument("--normal-priority", action="store_true")
+    prog.add_argument("--state-dir", type=Path, default=None)
+    tts = sub.add_parser("tts", help="normalise + synthesise + loudness + encode, cold and cached")
+    tts.add_argument("--seconds", type=float, default=60.0, help="approximate speech length per render")
+    tts.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
     if args.name == "fanout":
@@ -32,5 +43,16 @@ def main(argv: list[str] | None = None) -> int:
             speech_seconds=args.speech_seconds, lead_s=args.lead, state_dir=args.state_dir,
             node_procs=args.node_procs, node_realtime=not args.normal_priority,
         )
-        print(json.dumps(result, indent=2, ensure_ascii=False))
+    elif args.name == "programme":
+        from loa.bench.programme import run_programme
+
+        result = run_programme(
+            nodes=args.nodes, hamlets=args.hamlets, rounds=args.rounds, lead_s=args.lead,
+            state_dir=args.state_dir, node_procs=args.node_procs, node_realtime=not args.normal_priority,
+        )
+    else:
+        from loa.bench.tts import run_tts
+
+        result = run_tts(seconds=args.seconds, rounds=args.rounds)
+    print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
