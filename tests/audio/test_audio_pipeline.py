@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import os
+import subprocess
 import time
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -106,8 +109,63 @@ def test_loudness_on_target_measured_independently(rendered: dict[str, RenderedA
     for name, result in rendered.items():
         integrated, true_peak = loudnorm_measure(result.path)
         assert integrated == pytest.approx(TARGET, abs=0.5), name
-        assert result.loudness_lufs == pytest.approx(TARGET, abs=0.5), name
-        assert true_peak <= -0.5, name  # aim is -1 dBTP; Opus may overshoot a little
+        assert result.loudness_lufs == pytest.approx(integrated, abs=0.3), name
+        # The master's peaks sit >= 2 dB under -1 dBTP; libopus at 24 kbit/s adds ~1 dB
+        # and now and then 3-5 dB (docs/audio.md), so the decoded peak is best effort.
+        assert true_peak <= 1.0, name
+
+
+def test_verified_render_reports_the_decoded_loudness(store: AudioStore, counting: CountingEngine) -> None:
+    pipe = AudioPipeline(store, counting, verify_output=True)
+    result = pipe.render(RenderRequest(SENTENCE_3, voice="vi-vn-x-central"))
+    integrated, _ = loudnorm_measure(result.path)
+    # ebur128 (the pipeline's meter, 0.1 LU steps) and loudnorm differ by up to ~0.2 LU.
+    assert result.loudness_lufs == pytest.approx(integrated, abs=0.25)
+    assert integrated == pytest.approx(TARGET, abs=0.4)
+
+
+def _opus_modes(path: Path) -> Counter[str]:
+    """Count packets by Opus mode (RFC 6716 TOC byte) in an Ogg Opus file."""
+    data, pos, packet, modes = path.read_bytes(), 0, b"", Counter[str]()
+    packets = []
+    while pos < len(data):
+        assert data[pos : pos + 4] == b"OggS"
+        count = data[pos + 26]
+        lacing, body = data[pos + 27 : pos + 27 + count], pos + 27 + count
+        for size in lacing:
+            packet += data[body : body + size]
+            body += size
+            if size < 255:
+                packets.append(packet)
+                packet = b""
+        pos = body
+    for audio_packet in packets[2:]:  # after OpusHead and OpusTags
+        config = audio_packet[0] >> 3
+        modes["silk" if config < 12 else "hybrid" if config < 16 else "celt"] += 1
+    return modes
+
+
+def test_speech_is_coded_as_speech(rendered: dict[str, RenderedAudio]) -> None:
+    # Below complexity 7 libopus skips its speech analysis and codes speech with
+    # CELT alone, which sounds much worse at 24 kbit/s (docs/audio.md).
+    modes = _opus_modes(rendered["long"].path)
+    assert modes["silk"] + modes["hybrid"] > 0.9 * sum(modes.values()), modes
+
+
+def _region_lufs(path: Path, start_s: float, end_s: float) -> float:
+    proc = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-nostats", "-i", str(path), "-af",
+         f"atrim={start_s}:{end_s},ebur128", "-f", "null", "-"],
+        capture_output=True, check=True, timeout=60,
+    )  # fmt: skip
+    text = proc.stderr.decode()
+    return float(text[text.rindex("Summary:") :].split("I:")[1].split("LUFS")[0])
+
+
+def test_chime_is_a_little_quieter_than_the_speech(rendered: dict[str, RenderedAudio]) -> None:
+    path = rendered["chime"].path
+    chime, speech = _region_lufs(path, 0.0, 1.2), _region_lufs(path, 1.6, 60.0)
+    assert speech - chime == pytest.approx(2.0, abs=1.0)
 
 
 def test_chime_lengthens_the_audio(rendered: dict[str, RenderedAudio]) -> None:
@@ -267,3 +325,41 @@ def test_build_pipeline_renders(fresh_pipeline: AudioPipeline, tmp_path: Path) -
     assert result.path.parent == tmp_path / "audio"
     assert result.path.read_bytes()[:4] == b"OggS"
     assert not [p for p in (tmp_path / "audio").rglob(".tmp-*")]
+
+
+def _ffmpeg_children() -> list[int]:
+    """ffmpeg processes this test process started and has not reaped."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, rest = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        if name.endswith("(ffmpeg") and int(rest.split()[1]) == os.getpid():
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_no_ffmpeg_process_outlives_a_render(store: AudioStore, tmp_path: Path) -> None:
+    class Exploding(ToneEngine):
+        def synthesize(self, text: str, voice: str, rate: int, *, timeout_s: float) -> Path:
+            raise OSError("sound card on fire")
+
+    AudioPipeline(store, ToneEngine(tmp_path)).render(RenderRequest("Một hai ba bốn năm."))
+    with pytest.raises(AudioError):
+        AudioPipeline(store, Exploding(tmp_path)).render(RenderRequest("Xin chào."))
+    assert _ffmpeg_children() == []
+
+
+def test_rendering_is_fast(pipeline: AudioPipeline) -> None:
+    # The budget is ~1 s for a minute of speech on a 2-core box (docs/audio.md); a
+    # loose bound here, against regressions such as a lost pass or a slow encoder.
+    pipeline.render(RenderRequest("Khởi động."))  # the engine's worker is up
+    text = " ".join([SENTENCE_1, SENTENCE_2, SENTENCE_3])
+    started = time.perf_counter()
+    result = pipeline.render(RenderRequest(text, voice="vi-vn-x-south"))
+    elapsed = time.perf_counter() - started
+    assert elapsed < 0.25 + 3 * 1.5 * result.duration_ms / 60_000, elapsed
+    started = time.perf_counter()
+    assert pipeline.render(RenderRequest(text, voice="vi-vn-x-south")).reused
+    assert time.perf_counter() - started < 0.05
