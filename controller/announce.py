@@ -15,10 +15,9 @@ creating the announcement afterwards reuses the rendered file.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -39,10 +38,9 @@ from controller.dispatch import (
     publish_all,
     resolve_targets,
 )
-from controller.dispatcher import Dispatcher
+from controller.dispatcher import Dispatcher, add_pending_deliveries
 from controller.engines import VoiceInfo
 from controller.models import (
-    MAX_FALLBACK_REASON_CHARS,
     Announcement,
     AnnouncementCreate,
     AnnouncementEdit,
@@ -59,6 +57,7 @@ from controller.models import (
 from controller.programme import check_schedule, conflict_warnings
 from controller.revisions import NotFound, cancel_announcement
 from controller.settings import ControllerSettings
+from controller.speech_checks import AnnouncementError, Renderer, check_speech, fallback_reason
 from controller.topology import ZoneTree
 from protocol.commands import Priority
 from protocol.signing import Signer
@@ -66,38 +65,6 @@ from schedules.occurrences import next_occurrence
 from schedules.staging import stage_now
 
 log = logging.getLogger(__name__)
-
-
-class Renderer(Protocol):
-    """The part of `audio.pipeline.AudioPipeline` the controller uses.
-
-    `render` returns a `RenderedAudio`; its `fallback_reason` (None when the chosen
-    engine spoke) is read with `getattr`, so pipelines that never fall back need not
-    have it.
-    """
-
-    @property
-    def voices(self) -> Sequence[Any]: ...
-
-    def render(self, req: Any) -> Any: ...
-
-
-def fallback_reason(rendered: Any) -> str | None:
-    """The render's fallback reason, trimmed to what the column holds."""
-    reason = getattr(rendered, "fallback_reason", None)
-    if not reason:
-        return None
-    reason = str(reason)
-    return reason if len(reason) <= MAX_FALLBACK_REASON_CHARS else reason[: MAX_FALLBACK_REASON_CHARS - 1] + "…"
-
-
-class AnnouncementError(Exception):
-    """A request the controller cannot carry out; `status_code` and `detail` go to the client."""
-
-    def __init__(self, status_code: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status_code = status_code
-        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -121,7 +88,7 @@ class Announcer:
         self, req: AnnouncementCreate, *, revision_of: int | None = None
     ) -> AnnouncementPublic:
         ttl_s = req.expires_in_s if req.expires_in_s is not None else self.settings.default_ttl_s
-        voice = self._check_speech(req)
+        voice = check_speech(req, self.voices, self.settings.max_text_chars)
         if req.schedule is not None:
             problems = check_schedule(req.schedule, self.clock(), self.settings.schedule_grace_s)
             if problems:
@@ -199,7 +166,7 @@ class Announcer:
 
     async def preview(self, req: AnnouncementPreview) -> PreviewPublic:
         """Render as `create` would, without scheduling or storing an announcement."""
-        voice = self._check_speech(req)
+        voice = check_speech(req, self.voices, self.settings.max_text_chars)
         rendered = await run_in_threadpool(self._render, req, voice)
         return PreviewPublic(
             spoken_text=rendered.spoken_text,
@@ -209,20 +176,6 @@ class Announcer:
         )
 
     # -- steps -------------------------------------------------------------------------
-
-    def _check_speech(self, req: SpeechBase) -> str:
-        """Text length and voice (against the running engine); returns the voice to use."""
-        limit = self.settings.max_text_chars
-        if len(req.text) > limit:
-            raise AnnouncementError(422, f"text is {len(req.text)} characters; the limit is {limit}")
-        if not self.voices:
-            raise AnnouncementError(503, "the speech engine offers no voices")
-        if req.voice is None:
-            return self.voices[0].id
-        known = [v.id for v in self.voices]
-        if req.voice not in known:
-            raise AnnouncementError(422, f"unknown voice {req.voice!r}; choose one of: {', '.join(known)}")
-        return req.voice
 
     def _load(self, ann_id: int) -> Announcement:
         with Session(self.engine) as session:
@@ -337,18 +290,7 @@ class Announcer:
                 expires_at=expires_at,
             )
             ann.command_ids = [c.command.id for c in commands]
-            for cmd in commands:
-                for node_id in sorted(cmd.nodes):
-                    session.add(
-                        Delivery(
-                            announcement_id=ann_id,
-                            node_id=node_id,
-                            command_id=cmd.command.id,
-                            state=DeliveryState.PENDING,
-                            updated_at=now,
-                            play_at=play_at,
-                        )
-                    )
+            add_pending_deliveries(session, ann_id, commands, now=now, play_at=play_at)
             session.commit()
             return commands, ann_id
 

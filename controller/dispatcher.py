@@ -191,20 +191,9 @@ class Dispatcher:
                     occurrence=occ_id,
                 )
             session.add(marker)
-            for cmd in commands:
-                for node_id in sorted(cmd.nodes):
-                    session.add(
-                        Delivery(
-                            announcement_id=ann_id,
-                            node_id=node_id,
-                            command_id=cmd.command.id,
-                            state=DeliveryState.PENDING,
-                            updated_at=now,
-                            occurrence=occ.key,
-                            play_at=occ.play_at,
-                            expires_at=expires_at,
-                        )
-                    )
+            add_pending_deliveries(
+                session, ann_id, commands, now=now, play_at=occ.play_at, occurrence=occ.key, expires_at=expires_at
+            )
             detail = marker.detail
             try:
                 session.commit()
@@ -286,6 +275,37 @@ class Dispatcher:
         return sum(len(g) for g in groups.values())
 
 
+def add_pending_deliveries(
+    session: Session,
+    ann_id: int,
+    commands: list[OutgoingCommand],
+    *,
+    now: datetime,
+    play_at: datetime,
+    occurrence: str | None = None,
+    expires_at: datetime | None = None,
+) -> None:
+    """One `pending` Delivery per node reached by `commands` (nodes in sorted order).
+
+    Shared by play-now creation (`controller.announce`: no occurrence, the announcement's
+    expiry) and the dispatch of a scheduled occurrence (its key and its own expiry).
+    """
+    for cmd in commands:
+        for node_id in sorted(cmd.nodes):
+            session.add(
+                Delivery(
+                    announcement_id=ann_id,
+                    node_id=node_id,
+                    command_id=cmd.command.id,
+                    state=DeliveryState.PENDING,
+                    updated_at=now,
+                    occurrence=occurrence,
+                    play_at=play_at,
+                    expires_at=expires_at,
+                )
+            )
+
+
 def add_dispatch_job(scheduler: object, dispatcher: Dispatcher, interval_s: float) -> None:
     """Register the tick on the app's BackgroundScheduler (one job, never overlapping itself)."""
     scheduler.add_job(  # type: ignore[attr-defined]
@@ -301,4 +321,4 @@ def add_dispatch_job(scheduler: object, dispatcher: Dispatcher, interval_s: floa
     )
 
 
-__all__ = ["DISPATCH_JOB_ID", "Dispatcher", "TickReport", "add_dispatch_job"]
+__all__ = ["DISPATCH_JOB_ID", "Dispatcher", "TickReport", "add_dispatch_job", "add_pending_deliveries"]
