@@ -29,160 +29,35 @@ expiry and preemption while something plays. The hand-over happens `prestart_s` 
 of `play_at` and the player thread makes the last, exact wait itself: between its
 wake-up and the start there is then nothing but reading the clock - which matters when
 many agents share one process (a benchmark) and contend for the GIL at the same instant.
+
+The code is split by responsibility: `staged` (the StagedPlay model and staging
+outcomes), `timeline_store` (timeline.json and occurrences.json), `policy` (due order
+and preemption), `play_thread` (each play's own thread) and this module, the runner
+loop and the public `Timeline`. Everything is importable from here as before.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from enum import StrEnum
+from datetime import timedelta
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
-from protocol.base import UtcDatetime
-from protocol.commands import AudioRef, Command, CommandKind, Priority
 from protocol.reports import EventKind, NowPlaying, StagedEntry, StagedRelay
 from speaker_agent.clock import Clock
-from speaker_agent.files import atomic_write
-from speaker_agent.player import Player, PlayerError, PlayInfo
+from speaker_agent.play_thread import Playing, PlayThread
+from speaker_agent.player import Player, PlayInfo
+from speaker_agent.policy import due_key, preempts
+from speaker_agent.staged import EventSink, StagedPlay, StageOutcome, StageResult
+from speaker_agent.timeline_store import PlayedOccurrences, load_plays, save_plays
 
 log = logging.getLogger(__name__)
-
-EventSink = Callable[["StagedPlay", EventKind, "str | None"], None]
-"""Receives (play, event kind, detail) for ready/started/finished/failed/expired/preempted/cancelled."""
-
-_RANK = {Priority.EMERGENCY: 0, Priority.PRIORITY: 1, Priority.NORMAL: 2}
-
-
-class StagedPlay(BaseModel):
-    """One play (or relay) command as the node keeps it until it is done.
-
-    A relay is a StagedPlay with `relay` and `url` set and no announcement or audio:
-    `play_at` is its start, `expires_at` its end (it may start - join in progress - at
-    any time before), and `occurrence` is the relay id, so a relay is idempotent and
-    cancellable exactly like a scheduled occurrence.
-    """
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    cmd: str
-    announcement: int | None = None
-    audio: AudioRef | None = None
-    play_at: UtcDatetime
-    expires_at: UtcDatetime
-    priority: Priority = Priority.NORMAL
-    occurrence: str | None = None
-    relay: str | None = None
-    url: str | None = None
-
-    @property
-    def is_relay(self) -> bool:
-        return self.relay is not None
-
-    @property
-    def label(self) -> str:
-        return f"relay {self.relay}" if self.relay is not None else f"announcement {self.announcement}"
-
-    @classmethod
-    def from_command(cls, command: Command) -> "StagedPlay":
-        if command.kind is CommandKind.RELAY and command.relay is not None:
-            r = command.relay
-            return cls(
-                cmd=command.id, play_at=r.start_at, expires_at=r.end_at, priority=r.priority,
-                occurrence=r.relay_id, relay=r.relay_id, url=r.url,
-            )
-        if command.play is None:
-            raise ValueError(f"command {command.id} is not a play command")
-        p = command.play
-        return cls(
-            cmd=command.id, announcement=p.announcement, audio=p.audio,
-            play_at=p.play_at, expires_at=command.expires_at, priority=p.priority, occurrence=p.occurrence,
-        )
-
-
-@dataclass
-class _Playing:
-    play: StagedPlay
-    path: Path
-    info: PlayInfo
-    seq: int
-    stop_event: threading.Event = field(default_factory=threading.Event)
-    started_at: datetime | None = None
-    stop_detail: str | None = None
-
 
 MAX_REPORTED = 1000
 """At most this many staged plays go into a NodeTimeline report (the earliest ones)."""
 
-MAX_OCCURRENCES = 20_000
 
-
-class StageOutcome(StrEnum):
-    STAGED = "staged"
-    REPLACED = "replaced"
-    """Staged in place of a staged play of the same occurrence (`StageResult.replaced`)."""
-    DUPLICATE = "duplicate"
-    """The same command id is already on the timeline or playing."""
-    OCCURRENCE_PLAYING = "occurrence-playing"
-    OCCURRENCE_DONE = "occurrence-done"
-
-
-@dataclass(frozen=True)
-class StageResult:
-    outcome: StageOutcome
-    replaced: StagedPlay | None = None
-
-    def __bool__(self) -> bool:
-        return self.outcome in (StageOutcome.STAGED, StageOutcome.REPLACED)
-
-
-class PlayedOccurrences:
-    """Occurrence ids whose play has started, with the latest expiry of their commands.
-
-    Persisted (atomically) so that a restart cannot make an occurrence play twice; an
-    entry is kept until its command has expired, after which a command for it would be
-    refused as expired anyway.
-    """
-
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self._items: dict[str, datetime] = {}
-        if path is None:
-            return
-        try:
-            raw = json.loads(path.read_bytes())
-            self._items = {str(k): datetime.fromisoformat(v) for k, v in raw["occurrences"].items()}
-        except FileNotFoundError:
-            pass
-        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-            log.warning("occurrence list %s unreadable (%s); starting with an empty one", path, exc)
-            self._items = {}
-
-    def holds(self, occurrence: str, now: datetime) -> bool:
-        expires_at = self._items.get(occurrence)
-        return expires_at is not None and expires_at > now
-
-    def add(self, occurrence: str, expires_at: datetime, now: datetime) -> None:
-        old = self._items.get(occurrence)
-        self._items[occurrence] = max(expires_at, old) if old is not None else expires_at
-        self._items = {k: v for k, v in self._items.items() if v > now}
-        if len(self._items) > MAX_OCCURRENCES:
-            self._items = dict(sorted(self._items.items(), key=lambda kv: kv[1])[-MAX_OCCURRENCES:])
-        if self.path is None:
-            return
-        data = {"occurrences": {k: v.isoformat() for k, v in self._items.items()}}
-        try:
-            atomic_write(self.path, json.dumps(data, separators=(",", ":")).encode())
-        except OSError as exc:
-            log.error("cannot persist occurrence list %s: %s", self.path, exc)
-
-
-class Timeline:
+class Timeline(PlayThread):
     def __init__(
         self,
         node_id: str,
@@ -207,7 +82,7 @@ class Timeline:
         self._order: dict[str, int] = {}
         self._paths: dict[str, Path] = {}
         self._seq = 0
-        self._current: _Playing | None = None
+        self._current: Playing | None = None
         self._thread: threading.Thread | None = None
         self._play_thread: threading.Thread | None = None
         self._played = PlayedOccurrences(
@@ -399,21 +274,7 @@ class Timeline:
 
     def load(self) -> list[StagedPlay]:
         """Plays persisted by an earlier run (not staged yet: the agent re-stages them)."""
-        if self._store_path is None or not self._store_path.exists():
-            return []
-        try:
-            raw = json.loads(self._store_path.read_bytes())
-            items = raw["plays"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("timeline file %s unreadable (%s); starting empty", self._store_path, exc)
-            return []
-        plays = []
-        for item in items if isinstance(items, list) else []:
-            try:
-                plays.append(StagedPlay.model_validate(item))
-            except ValidationError as exc:
-                log.warning("skipping unreadable staged play in %s: %s", self._store_path, exc.errors()[0]["msg"])
-        return plays
+        return load_plays(self._store_path)
 
     # -- internals ----------------------------------------------------------------------
 
@@ -423,13 +284,7 @@ class Timeline:
         return self._items.pop(cmd, None)
 
     def _save_locked(self) -> None:
-        if self._store_path is None:
-            return
-        plays = [p.model_dump(mode="json") for p in self._items.values()]
-        try:
-            atomic_write(self._store_path, json.dumps({"plays": plays}, separators=(",", ":")).encode())
-        except OSError as exc:
-            log.error("cannot persist timeline %s: %s", self._store_path, exc)
+        save_plays(self._store_path, self._items.values())
 
     def _emit(self, play: StagedPlay, kind: EventKind, detail: str | None) -> None:
         try:
@@ -456,7 +311,7 @@ class Timeline:
                 continue
             self._clock.wait(self._wake, timeout)
 
-    def _plan(self) -> tuple[list[StagedPlay], _Playing | None, float]:
+    def _plan(self) -> tuple[list[StagedPlay], Playing | None, float]:
         """Under the lock: drop expired plays, pick one to start or preempt, say how long to sleep."""
         with self._lock:
             now = self._clock.now()
@@ -466,7 +321,7 @@ class Timeline:
             horizon = now + self._prestart
             due = sorted(
                 (p for p in self._items.values() if p.cmd in self._paths and p.play_at <= horizon),
-                key=lambda p: (_RANK[p.priority], p.play_at, p.cmd),
+                key=due_key,
             )
             to_start = None
             cur = self._current
@@ -478,8 +333,8 @@ class Timeline:
                     self.node_id, play.cmd, play.announcement, play.audio.sha256 if play.audio else "", play.play_at,
                     relay=play.relay, url=play.url,
                 )
-                to_start = self._current = _Playing(play, path, info, seq)
-            elif due and cur is not None and not cur.stop_event.is_set() and _preempts(due[0], cur.play):
+                to_start = self._current = Playing(play, path, info, seq)
+            elif due and cur is not None and not cur.stop_event.is_set() and preempts(due[0], cur.play):
                 log.info("%s %s preempts %s", due[0].priority.value, due[0].cmd, cur.play.cmd)
                 cur.info.stop_reason = "preempted"
                 cur.stop_event.set()
@@ -491,119 +346,6 @@ class Timeline:
             if wakes:
                 timeout = min(timeout, max(0.0, (min(wakes) - now).total_seconds()))
             return expired, to_start, timeout
-
-    def _unlaunch(self, playing: _Playing) -> None:
-        """Interrupted while waiting for its exact start: back onto the timeline, no event."""
-        with self._lock:
-            self._items[playing.play.cmd] = playing.play
-            self._paths[playing.play.cmd] = playing.path
-            self._order[playing.play.cmd] = playing.seq
-            self._current = None
-            self._save_locked()
-        self._wake.set()
-
-    def _launch(self, playing: _Playing) -> None:
-        thread = threading.Thread(
-            target=self._play, args=(playing,), name=f"loa-play-{self.node_id}", daemon=True
-        )
-        self._play_thread = thread
-        thread.start()
-
-    def _play(self, playing: _Playing) -> None:
-        play = playing.play
-        ahead = (play.play_at - self._clock.now()).total_seconds()
-        if ahead > 0 and self._clock.wait(playing.stop_event, ahead):
-            if playing.info.stop_reason == "cancelled":
-                with self._lock:
-                    self._current = None
-                self._emit(play, EventKind.CANCELLED, playing.stop_detail)
-                self._wake.set()
-            else:
-                self._unlaunch(playing)
-            return
-        now = self._clock.now()
-        if now >= play.expires_at:  # only when expires_at <= play_at: a controller bug
-            with self._lock:
-                self._current = None
-            self._emit(play, EventKind.EXPIRED, "play_at is not before expires_at")
-            self._wake.set()
-            return
-        playing.started_at = playing.info.started_at = now
-        late_ms = (playing.started_at - play.play_at).total_seconds() * 1000
-        log.info("playing %s (%s), %.1f ms after play_at", play.cmd, play.label, late_ms)
-        self._emit(play, EventKind.STARTED, None)
-        error: str | None = None
-        try:
-            if play.is_relay:
-                relay = getattr(self._player, "relay", None)
-                if relay is None:
-                    raise PlayerError("this player cannot relay streams")
-                relay(play.url or "", play.expires_at, playing.stop_event, playing.info)
-            else:
-                assert play.audio is not None
-                self._player.play(playing.path, play.audio.duration_ms, playing.stop_event, playing.info)
-        except Exception as exc:  # noqa: BLE001 - any player failure is a `failed` event
-            error = f"player failed: {exc}"[:500]
-            log.error("play %s failed: %s", play.cmd, exc)
-        # Report the end before freeing the slot, so this play's terminal event always
-        # precedes the `started` of whatever plays next.
-        if error is not None:
-            self._emit(play, EventKind.FAILED, error)
-        elif playing.stop_event.is_set() and playing.info.stop_reason == "preempted":
-            self._preempted(playing)
-        elif playing.stop_event.is_set() and playing.info.stop_reason == "cancelled":
-            self._emit(play, EventKind.CANCELLED, playing.stop_detail)
-        elif playing.stop_event.is_set() and play.is_relay and self._clock.now() < play.expires_at:
-            # A relay interrupted by the agent stopping stays on the timeline (on disk):
-            # the next start joins it in progress. No event: it is not over.
-            with self._lock:
-                self._items[play.cmd] = play
-                self._paths[play.cmd] = playing.path
-                self._order[play.cmd] = playing.seq
-                self._save_locked()
-        elif playing.stop_event.is_set():
-            self._emit(play, EventKind.FAILED, "interrupted: agent stopped")
-        else:
-            self._emit(play, EventKind.FINISHED, None)
-        with self._lock:
-            self._current = None
-        self._wake.set()
-
-    def _preempted(self, playing: _Playing) -> None:
-        """"Restart" policy: back on the timeline (before the event, so the cache pin holds)
-        to play again from the start after the emergency, unless its command has expired."""
-        play = playing.play
-        restage = not self._stopping.is_set() and self._clock.now() < play.expires_at
-        if restage:
-            with self._lock:
-                self._items[play.cmd] = play
-                self._paths[play.cmd] = playing.path
-                self._order[play.cmd] = playing.seq
-                self._save_locked()
-            if play.is_relay:
-                log.info("relay %s preempted; it resumes after the interruption", play.cmd)
-                self._emit(play, EventKind.PREEMPTED, "interrupted by a higher-priority play; resumes after it")
-            else:
-                log.info("play %s preempted; it restarts after the emergency", play.cmd)
-                self._emit(play, EventKind.PREEMPTED, "stopped by an emergency play; restarts after it")
-            self._emit(play, EventKind.READY, "re-staged after preemption")
-        else:
-            self._emit(play, EventKind.PREEMPTED, "stopped by an emergency play")
-
-
-def _preempts(new: StagedPlay, current: StagedPlay) -> bool:
-    """Whether `new`, due now, stops `current` on air.
-
-    Emergencies stop any non-emergency play. A relay is also stopped by a play (not
-    another relay) of strictly higher priority: a `normal` relay gives way to
-    `priority` announcements, a `priority` relay only to emergencies; `normal`
-    announcements due during a relay wait for its end (while unexpired).
-    """
-    if current.priority is Priority.EMERGENCY:
-        return False
-    if new.priority is Priority.EMERGENCY:
-        return True
-    return current.is_relay and not new.is_relay and _RANK[new.priority] < _RANK[current.priority]
 
 
 __all__ = ["EventSink", "StageOutcome", "StageResult", "StagedPlay", "Timeline"]
