@@ -6,6 +6,7 @@ The voice is built by :mod:`tests.audio.engines.tiny_piper` (no download); its
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import time
 from collections.abc import Iterator
@@ -13,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("piper", reason="needs the 'piper' extra (piper-tts)")
+# Looked up, not imported: piper's bundled espeak-ng must stay out of the test process
+# (it runs in the engine's worker process and in tiny_piper's child process).
+if importlib.util.find_spec("piper") is None:
+    pytest.skip("needs the 'piper' extra (piper-tts)", allow_module_level=True)
 pytest.importorskip("onnx", reason="needs onnx to generate the test voice")
 
 from audio.engines.base import SpeechEngine

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -39,14 +41,26 @@ def vietnamese_phoneme_id_map(texts: Iterable[str] = SAMPLE_TEXTS) -> dict[str, 
     """Every symbol piper's phonemizer emits for ``texts`` (voice ``vi``), numbered.
 
     Piper requires the pad/bos/eos symbols ``_ ^ $`` first (ids 0, 1, 2).
-    """
-    from piper.phonemize_espeak import EspeakPhonemizer
 
-    phonemizer = EspeakPhonemizer()
-    seen: set[str] = set()
-    for text in texts:
-        for sentence in phonemizer.phonemize("vi", text):
-            seen.update(sentence)
+    Runs piper's phonemizer in a child process: piper bundles its own espeak-ng, and
+    loading it into the test process beside the system libespeak-ng that other tests
+    load (pyttsx3) crashed the whole run with a segmentation fault now and then.
+    """
+    script = (
+        "import json, sys\n"
+        "from piper.phonemize_espeak import EspeakPhonemizer\n"
+        "p = EspeakPhonemizer()\n"
+        "seen = set()\n"
+        "for text in json.load(sys.stdin):\n"
+        "    for sentence in p.phonemize('vi', text):\n"
+        "        seen.update(sentence)\n"
+        "json.dump(sorted(seen), sys.stdout)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], input=json.dumps(list(texts)), capture_output=True, text=True,
+        check=True, timeout=60,
+    )
+    seen = set(json.loads(out.stdout))
     symbols = ["_", "^", "$", *sorted(seen - {"_", "^", "$"})]
     return {symbol: [i] for i, symbol in enumerate(symbols)}
 
