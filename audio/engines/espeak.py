@@ -8,12 +8,9 @@ controller free of pyttsx3's singleton and stdout chatter.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import ctypes.util
 import logging
-import shutil
-import tempfile
 import threading
 import time
 import uuid
@@ -23,6 +20,7 @@ from typing import Any
 
 from audio.engines.base import Voice
 from audio.errors import EngineError
+from audio.scratch import ScratchDir
 from audio.wavcheck import wait_for_complete_wav
 from audio.worker import BackendBroken, BackendFactory, SynthWorker
 
@@ -155,9 +153,7 @@ class EspeakEngine:
         self._worker = SynthWorker(
             backend_factory, clock=clock, start_timeout_s=start_timeout_s, name="loa-espeak"
         )
-        self._given_work_dir = work_dir
-        self._work_dir: Path | None = None
-        self._dir_lock = threading.Lock()
+        self._scratch = ScratchDir(work_dir, prefix="loa-espeak-")
         self._by_id = {v.id: v for v in self.voices}
         self._closed = False
 
@@ -165,17 +161,6 @@ class EspeakEngine:
     def worker_pid(self) -> int | None:
         """PID of the live worker process (for health checks and tests)."""
         return self._worker.pid
-
-    def _scratch_dir(self) -> Path:
-        """Created on first use, not in __init__, so constructing the engine is free."""
-        with self._dir_lock:
-            if self._work_dir is None:
-                if self._given_work_dir is not None:
-                    self._given_work_dir.mkdir(parents=True, exist_ok=True)
-                    self._work_dir = self._given_work_dir
-                else:
-                    self._work_dir = Path(tempfile.mkdtemp(prefix="loa-espeak-"))
-            return self._work_dir
 
     def synthesize(self, text: str, voice: str, rate: int, *, timeout_s: float) -> Path:
         """Speak ``text``; returns a complete 22.05 kHz mono WAV the caller deletes."""
@@ -190,7 +175,7 @@ class EspeakEngine:
             raise EngineError("nothing to say")
         if len(text) > self.max_chars:
             raise EngineError(f"text too long for one request ({len(text)} > {self.max_chars})")
-        out_path = self._scratch_dir() / f"{uuid.uuid4().hex}.wav"
+        out_path = self._scratch.get() / f"{uuid.uuid4().hex}.wav"
         try:
             self._worker.run(text, spec.engine_voice, rate, out_path, timeout_s=timeout_s)
         except BaseException:
@@ -202,8 +187,4 @@ class EspeakEngine:
         """Stop the worker and remove the scratch directory if we created it."""
         self._closed = True
         self._worker.close()
-        with self._dir_lock:
-            if self._work_dir is not None and self._given_work_dir is None:
-                with contextlib.suppress(OSError):
-                    shutil.rmtree(self._work_dir)
-            self._work_dir = None
+        self._scratch.close()

@@ -15,14 +15,10 @@ parent side never imports ``piper`` or ``onnxruntime``.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
 import logging
 import os
-import shutil
-import tempfile
-import threading
 import time
 import uuid
 import wave
@@ -33,6 +29,7 @@ from typing import Any
 
 from audio.engines.base import Region, Voice
 from audio.errors import EngineError
+from audio.scratch import ScratchDir
 from audio.worker import SynthWorker
 
 log = logging.getLogger(__name__)
@@ -177,25 +174,13 @@ class PiperEngine:
             tuple((m.voice_id, str(m.model_path), str(m.resolved_config_path)) for m in models)
         )
         self._worker = SynthWorker(factory, clock=clock, start_timeout_s=start_timeout_s, name="loa-piper")
-        self._given_work_dir = work_dir
-        self._work_dir: Path | None = None
-        self._dir_lock = threading.Lock()
+        self._scratch = ScratchDir(work_dir, prefix="loa-piper-")
         self._closed = False
 
     @property
     def worker_pid(self) -> int | None:
         """PID of the live worker process (for health checks and tests)."""
         return self._worker.pid
-
-    def _scratch_dir(self) -> Path:
-        with self._dir_lock:
-            if self._work_dir is None:
-                if self._given_work_dir is not None:
-                    self._given_work_dir.mkdir(parents=True, exist_ok=True)
-                    self._work_dir = self._given_work_dir
-                else:
-                    self._work_dir = Path(tempfile.mkdtemp(prefix="loa-piper-"))
-            return self._work_dir
 
     def synthesize(self, text: str, voice: str, rate: int, *, timeout_s: float) -> Path:
         """Speak ``text``; returns a mono 16-bit WAV at the voice model's rate."""
@@ -209,7 +194,7 @@ class PiperEngine:
             raise EngineError("nothing to say")
         if len(text) > self.max_chars:
             raise EngineError(f"text too long for one request ({len(text)} > {self.max_chars})")
-        out_path = self._scratch_dir() / f"{uuid.uuid4().hex}.wav"
+        out_path = self._scratch.get() / f"{uuid.uuid4().hex}.wav"
         try:
             self._worker.run(text, voice, rate, out_path, timeout_s=timeout_s)
         except BaseException:
@@ -223,8 +208,4 @@ class PiperEngine:
         """Stop the worker and remove the scratch directory if we created it."""
         self._closed = True
         self._worker.close()
-        with self._dir_lock:
-            if self._work_dir is not None and self._given_work_dir is None:
-                with contextlib.suppress(OSError):
-                    shutil.rmtree(self._work_dir)
-            self._work_dir = None
+        self._scratch.close()
