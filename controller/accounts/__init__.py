@@ -1,0 +1,1 @@
+"""Web accounts: users, roles, login sessions, CSRF and login throttling."""
