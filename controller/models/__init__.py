@@ -22,6 +22,7 @@ from controller.models.announcements import (
     Delivery,
     DeliveryState,
 )
+from controller.models.audit import AuditEntry
 from controller.models.columns import UtcDateTime
 from controller.models.columns import _utc_field as _utc_field  # noqa: F401  (re-exported for old imports)
 from controller.models.nodes import Node, NodeBase, NodeEventRecord, NodePublic, Zone, ZoneBase, ZoneKind, ZonePublic
@@ -54,6 +55,7 @@ from controller.models.shapes import (
 )
 
 __all__ = [
+    "AuditEntry",
     "HARD_MAX_TEXT_CHARS",
     "STATE_RANK",
     "TERMINAL_STATES",
