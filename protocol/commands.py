@@ -30,6 +30,7 @@ class CommandKind(StrEnum):
     CANCEL = "cancel"
     STOP = "stop"
     RELAY = "relay"
+    CONTROL = "control"
 
 
 class AudioRef(BaseModel):
@@ -92,6 +93,37 @@ class StopOrder(BaseModel):
     reason: Annotated[str, Field(max_length=200)] | None = None
 
 
+class ControlAction(StrEnum):
+    """What a technician can make one node do remotely (the dashboard's buttons)."""
+
+    VOLUME = "volume"
+    """Set the output volume (persisted on the node, applied to every later play)."""
+    TEST_TONE = "test_tone"
+    """Play a short tone the node generates itself: proves the speaker chain works
+    without downloading anything over the paid SIM."""
+    RESTART = "restart"
+    """Restart the agent process (a clean shutdown, then the same program again)."""
+
+
+class ControlOrder(BaseModel):
+    """A technician's remote action on a node. Stopping what plays is the `stop`
+    command, not an action here: it already exists for zones and works for one node."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    action: ControlAction
+    volume: Annotated[int, Field(ge=0, le=100)] | None = None
+    """Output volume in percent; present exactly when action is `volume`."""
+
+    @model_validator(mode="after")
+    def _volume_iff_action(self) -> "ControlOrder":
+        if self.action is ControlAction.VOLUME and self.volume is None:
+            raise ValueError("a volume action needs `volume` (0-100)")
+        if self.action is not ControlAction.VOLUME and self.volume is not None:
+            raise ValueError(f"a {self.action.value} action carries no `volume`")
+        return self
+
+
 MAX_RELAY_S = 6 * 3600
 """Longest relay window one command may carry (6 h)."""
 
@@ -143,6 +175,8 @@ class Command(Payload):
     """Present exactly when kind is `stop`."""
     relay: RelayOrder | None = None
     """Present exactly when kind is `relay`."""
+    control: ControlOrder | None = None
+    """Present exactly when kind is `control`."""
     nodes: list[Annotated[str, Field(pattern=ID_PATTERN)]] | None = None
     """Optional narrowing on a zone topic: only these nodes act. Absent means all."""
 
@@ -155,6 +189,7 @@ class Command(Payload):
             CommandKind.CANCEL: self.cancel,
             CommandKind.STOP: self.stop,
             CommandKind.RELAY: self.relay,
+            CommandKind.CONTROL: self.control,
         }
         if bodies[self.kind] is None:
             raise ValueError(f"a {self.kind.value} command needs `{self.kind.value}`")
@@ -168,6 +203,8 @@ __all__ = [
     "CancelOrder",
     "Command",
     "CommandKind",
+    "ControlAction",
+    "ControlOrder",
     "MAX_RELAY_S",
     "PlayOrder",
     "Priority",

@@ -42,10 +42,19 @@ class EventKind(StrEnum):
     """Stopped by a higher-priority play."""
     CANCELLED = "cancelled"
     """Withdrawn by a `cancel` command, or stopped by a `stop` command."""
+    APPLIED = "applied"
+    """A `control` command took effect (new volume, restart under way); `detail` says what."""
 
 
 TERMINAL_EVENTS = frozenset(
-    {EventKind.FINISHED, EventKind.FAILED, EventKind.EXPIRED, EventKind.PREEMPTED, EventKind.CANCELLED}
+    {
+        EventKind.FINISHED,
+        EventKind.FAILED,
+        EventKind.EXPIRED,
+        EventKind.PREEMPTED,
+        EventKind.CANCELLED,
+        EventKind.APPLIED,
+    }
 )
 
 
