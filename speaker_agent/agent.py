@@ -14,6 +14,9 @@ stops a matching play on air; each is reported `cancelled`) and `stop` (stops th
 on air, reported `cancelled`; staged plays stay). After every (re)connect, and after a
 cancel, the node publishes a `NodeTimeline` of its staged plays so the controller can
 re-send what is missing and cancel what should not be there.
+
+`control` commands (volume, test tone, restart) are carried out by `control.NodeControl`;
+a restart calls the `on_restart` hook of the agent's runner (the CLI re-executes itself).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -42,6 +46,7 @@ from speaker_agent import agent_version
 from speaker_agent.cache import Cache
 from speaker_agent.clock import Clock, SystemClock
 from speaker_agent.config import AgentSettings, ConfigError
+from speaker_agent.control import TONE_URL, NodeControl
 from speaker_agent.fetch import FetchError, Fetcher
 from speaker_agent.guard import Guard, Verdict
 from speaker_agent.health import HealthReporter, HealthSources, collect
@@ -73,7 +78,10 @@ def load_verifier(settings: AgentSettings) -> Verifier:
 def make_player(settings: AgentSettings, clock: Clock) -> Player:
     if settings.player.backend == "alsa":
         return AlsaPlayer(device=settings.player.alsa_device, volume=settings.volume, clock=clock)
-    return FileSinkPlayer(settings.state_dir, node_id=settings.node_id, realtime=settings.player.realtime, clock=clock)
+    return FileSinkPlayer(
+        settings.state_dir, node_id=settings.node_id, realtime=settings.player.realtime, clock=clock,
+        volume=settings.volume,
+    )
 
 
 class Agent:
@@ -88,8 +96,13 @@ class Agent:
         verifier: Verifier | None = None,
         download_workers: int = 2,
         download_backoff_s: float = 1.0,
+        on_restart: Callable[[], None] | None = None,
     ) -> None:
-        """Raises ConfigError when keys or the password file cannot be used."""
+        """Raises ConfigError when keys or the password file cannot be used.
+
+        `on_restart` is called (on the MQTT thread; it must not block) when a restart
+        command is accepted; without it the agent refuses restarts (it is embedded).
+        """
         self.settings = settings
         self.node_id = settings.node_id
         self.clock: Clock = clock or SystemClock()
@@ -111,6 +124,10 @@ class Agent:
         self.player: Player = player or make_player(settings, self.clock)
         self.timeline = Timeline(
             self.node_id, self.clock, self.player, self._on_timeline_event, store_path=state_dir / "timeline.json"
+        )
+        self.control = NodeControl(
+            state_dir, settings.volume, self.clock, self.player,
+            emit=lambda cmd, kind, detail: self._event(cmd, None, kind, detail), stage=self._stage, restart=on_restart,
         )
         self._state_topic = topics.node_state(self.node_id)
         self._events_topic = topics.node_events(self.node_id)
@@ -202,7 +219,7 @@ class Agent:
             cache=self._cache_figures,
             now_playing=self.timeline.now_playing,
             rejected=lambda: self.guard.rejected,
-            volume=lambda: self.settings.volume,
+            volume=lambda: self.control.volume,
         )
         return collect(self.node_id, self.version, self.clock, self._started_monotonic, self.settings.state_dir, sources)
 
@@ -273,6 +290,11 @@ class Agent:
         self._accept(cmd)
 
     def _accept(self, cmd: Command) -> None:
+        if cmd.kind is CommandKind.CONTROL and cmd.control is not None:
+            self.control.handle(cmd)
+            if self.link.connected.is_set():  # the dashboard shows the new volume at once
+                self._publish_telemetry()
+            return
         if cmd.kind is CommandKind.CANCEL and cmd.cancel is not None:
             self._cancel(cmd)
             return
@@ -346,6 +368,9 @@ class Agent:
                         relay=old.relay)
         if play.audio is None:  # a relay: a live stream, nothing to fetch
             self.timeline.ready(play.cmd, RELAY_PATH)
+            return
+        if play.audio.url == TONE_URL:  # a test tone: generated here, nothing to fetch
+            self.timeline.ready(play.cmd, self.control.tone_path())
             return
         path = self.cache.get(play.audio.sha256)
         if path is not None:

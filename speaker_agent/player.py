@@ -170,8 +170,11 @@ class FileSinkPlayer:
         clock: Clock | None = None,
         ffmpeg: str = "ffmpeg",
         relay_options: RelayOptions | None = None,
+        volume: int = 80,
     ) -> None:
         self.state_dir = Path(state_dir)
+        self.volume = volume
+        """Recorded in every plays.jsonl line, so tests see the volume a real speaker would use."""
         self.relays_dir = self.state_dir / "relays"
         self.ffmpeg = ffmpeg
         self.relay_options = relay_options or RelayOptions()
@@ -205,8 +208,13 @@ class FileSinkPlayer:
             "started_at": _iso(started),
             "finished_at": _iso(finished),
             "outcome": outcome,
+            "volume": self.volume,
         }
         self._append(record)
+
+    def set_volume(self, percent: int) -> None:
+        """Volume (0-100) for the following plays."""
+        self.volume = percent
 
     def relay_command(self, url: str, out: Path, remaining_s: float) -> list[str]:
         """Record the live stream: at most `remaining_s` seconds, re-encoded to mono Opus."""
@@ -253,6 +261,7 @@ class FileSinkPlayer:
             "started_at": _iso(started),
             "finished_at": _iso(finished),
             "outcome": outcome,
+            "volume": self.volume,
             "bytes": size,
             "files": [f.name for f in files if f.exists()],
             "attempts": len(attempts) if error is None else self.relay_options.max_failures,
@@ -304,6 +313,10 @@ class AlsaPlayer:
         self.ffmpeg = ffmpeg
         self.clock: Clock = clock or SystemClock()
         self.relay_options = relay_options or RelayOptions()
+
+    def set_volume(self, percent: int) -> None:
+        """Volume (0-100) for the following plays: ffmpeg's volume filter is built per play."""
+        self.volume = percent
 
     def relay_command(self, url: str, remaining_s: float) -> list[str]:
         return [

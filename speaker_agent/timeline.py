@@ -212,7 +212,8 @@ class Timeline(PlayThread):
         now = self._clock.now()
         with self._lock:
             plays = sorted(
-                (p for p in self._items.values() if p.expires_at > now and not p.is_relay),
+                # A test tone (no announcement) is the node's own business, not the programme's.
+                (p for p in self._items.values() if p.expires_at > now and not p.is_relay and p.announcement is not None),
                 key=lambda p: (p.play_at, p.cmd),
             )[:MAX_REPORTED]
         return [StagedEntry(cmd=p.cmd, announcement=p.announcement or 0, occurrence=p.occurrence, play_at=p.play_at)

@@ -307,7 +307,7 @@ def test_file_sink_writes_one_json_line_per_play(tmp_path):
     sink.play(audio, 3000, stop, info2)
     lines = (tmp_path / "plays.jsonl").read_text().splitlines()
     records = [json.loads(line) for line in lines]
-    assert set(records[0]) == {"node", "announcement", "cmd", "sha256", "play_at", "started_at", "finished_at", "outcome"}
+    assert set(records[0]) == {"node", "announcement", "cmd", "sha256", "play_at", "started_at", "finished_at", "outcome", "volume"}
     assert records[0]["announcement"] == 42 and records[0]["outcome"] == "finished"
     assert records[1]["outcome"] == "preempted"
     started, finished = (datetime.fromisoformat(records[0][k]) for k in ("started_at", "finished_at"))
