@@ -29,6 +29,7 @@ from controller.dispatcher import Dispatcher, add_dispatch_job
 from controller.engines import build_engine, voice_catalogue
 from controller.fleet import FleetIngest, make_scheduler
 from controller.lexicon.compiled import LexiconCache
+from controller.live import LiveHub
 from controller.reconcile import Reconciler
 from controller.lexicon.store import LexiconError
 from controller.settings import ControllerSettings
@@ -107,7 +108,10 @@ def _start(
             stack.callback(built.close)
             pipeline = built
         voices = voice_catalogue(pipeline.voices, getattr(pipeline, "engine", None))
-        fleet = FleetIngest(engine, clock)
+        hub = LiveHub()
+        fleet = FleetIngest(
+            engine, clock, hub=hub, queue_max=settings.ingest_queue_max, batch_max=settings.ingest_batch_max
+        )
         if publisher is None:
             link = MqttLink(
                 LinkOptions(
@@ -122,6 +126,8 @@ def _start(
             )
             # The reconciler publishes through the link itself; paho queues until connected.
             fleet.reconciler = Reconciler(settings, engine, signer, link, clock)
+            fleet.start()  # the ingest worker; stopped after the link (callbacks run in reverse)
+            stack.callback(fleet.stop)
             fleet.attach(link)  # before start: subscriptions are (re)made on every connect
             link.start()
             stack.callback(link.stop)
@@ -156,6 +162,7 @@ def _start(
             voices=voices,
             dispatcher=dispatcher,
             resources=stack.pop_all(),
+            hub=hub,
         )
     log.info("controller started (%s mode, signing key %s, %d voice(s))", settings.mode, signer.kid, len(voices))
     return ctx

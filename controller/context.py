@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 import threading
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import SecretStr
 from sqlalchemy import Engine
@@ -21,6 +21,7 @@ from controller.dispatcher import Dispatcher
 from controller.engines import VoiceInfo
 from controller.fleet import FleetIngest
 from controller.lexicon.compiled import LexiconCache
+from controller.live import LiveHub
 from controller.settings import ControllerSettings
 
 
@@ -41,6 +42,8 @@ class AppContext:
     """Publishes scheduled occurrences (ticked by the scheduler; tests call `tick()`)."""
     resources: ExitStack
     """Closes, in reverse order of creation, everything the lifespan started."""
+    hub: LiveHub = field(default_factory=LiveHub)
+    """Live changes (node health, delivery states) for the dashboard's event stream."""
 
     def token_ok(self, presented: str | None) -> bool:
         """Constant-time check against every configured token (no early exit)."""

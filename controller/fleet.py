@@ -1,9 +1,12 @@
 """What the nodes tell the controller, and what their silence means.
 
-Ingestion: the controller's MQTT link subscribes to every node's state, telemetry and
-events (the link resubscribes on reconnect; its persistent session makes the broker
-queue QoS 1 events while the controller is down). Each message is handled on paho's
-network thread in its own short database session. Anything doubtful — an unknown
+Ingestion: the controller's MQTT link subscribes to every node's state, telemetry,
+events and timeline (the link resubscribes on reconnect; its persistent session makes
+the broker queue QoS 1 events while the controller is down). paho's network thread only
+parses and validates each message and queues it; one worker applies the queue in
+batches, one transaction per batch (controller/ingest.py says why; the queue's bounds
+and drop policy are in controller/ingest_queue.py), then tells the live hub what
+changed and reconciles timelines. Anything doubtful — an unknown
 node, a payload that does not parse, a node speaking for another node's id — is
 logged as a WARNING and dropped: one bad node must not corrupt the fleet view.
 
@@ -28,6 +31,8 @@ from sqlmodel import Session, col, select
 
 from controller.db import session_scope
 from controller.dispatch import Clock
+from controller.ingest import CANCEL_SWEEP_DETAIL, SWEEP_DETAIL, Changes, Report, apply_reports, should_replace
+from controller.ingest_queue import IngestQueue, IngestWorker
 from controller.models import (
     STATE_RANK,
     TERMINAL_STATES,
@@ -35,12 +40,10 @@ from controller.models import (
     AnnouncementStatus,
     Delivery,
     DeliveryState,
-    Node,
-    NodeEventRecord,
 )
 from controller.settings import ControllerSettings
 from protocol.base import Payload, ProtocolError, decode
-from protocol.reports import NodeEvent, NodeState, NodeStatus, NodeTimeline, Telemetry
+from protocol.reports import NodeEvent, NodeState, NodeTimeline, Telemetry
 from protocol.topics import (
     ALL_EVENTS,
     ALL_STATES,
@@ -60,8 +63,6 @@ P = TypeVar("P", bound=Payload)
 MAX_DB_INT = 2**63 - 1
 """Largest integer a BIGINT (and SQLite) column holds; ids beyond it are garbage."""
 
-SWEEP_DETAIL = "no report from node before expiry"
-CANCEL_SWEEP_DETAIL = "cancelled; no report from node before expiry"
 SWEEP_JOB_ID = "expiry-sweep"
 
 
@@ -71,146 +72,179 @@ class Subscriber(Protocol):
     def subscribe(self, topic_filter: str, handler: Any, qos: int = 1) -> None: ...
 
 
-def should_replace(current: str, current_detail: str | None, new: str) -> bool:
-    """True when a reported state may overwrite the stored one (it never regresses).
-
-    One exception to "first final state wins": an `expired` the sweep guessed gives way
-    to a final state the node actually reports (e.g. queued while the controller was down).
-    """
-    if STATE_RANK.get(new, -1) > STATE_RANK.get(current, -1):
-        return True
-    guessed = (current, current_detail) in {
-        (DeliveryState.EXPIRED, SWEEP_DETAIL),
-        (DeliveryState.CANCELLED, CANCEL_SWEEP_DETAIL),
-    }
-    return guessed and new in TERMINAL_STATES and new != current
-
-
 class TimelineHandler(Protocol):
     """`controller.reconcile.Reconciler`: corrects a node's staged plays."""
 
     def reconcile(self, timeline: NodeTimeline) -> Any: ...
 
 
-class FleetIngest:
-    """MQTT message handlers that keep nodes and deliveries up to date."""
+class ChangeSink(Protocol):
+    """`controller.live.LiveHub`: where committed changes are announced."""
 
-    def __init__(self, engine: Engine, clock: Clock, reconciler: TimelineHandler | None = None) -> None:
+    def publish(self, kind: str, data: dict[str, Any]) -> None: ...
+
+
+LEAVES: dict[str, type[Payload]] = {"state": NodeState, "telemetry": Telemetry, "events": NodeEvent, "timeline": NodeTimeline}
+BLOCK_WHEN_FULL_S = 5.0
+"""How long paho's thread waits for room for an event, state or timeline (see ingest_queue)."""
+
+
+class FleetIngest:
+    """Node reports in, fleet view and delivery states out.
+
+    With a link attached and the worker started (the running controller), MQTT
+    messages are parsed on paho's thread and queued; the worker applies them in
+    batches. The `on_*` methods apply one message synchronously (tests, tools).
+    """
+
+    def __init__(
+        self, engine: Engine, clock: Clock, reconciler: TimelineHandler | None = None, hub: ChangeSink | None = None,
+        *, queue_max: int = 10_000, batch_max: int = 500,
+    ) -> None:  # fmt: skip
         self.engine = engine
         self.clock = clock
         self.reconciler = reconciler
+        self.hub = hub
+        self.queue: IngestQueue[Report] = IngestQueue(queue_max)
+        self.batch_max = batch_max
+        self._worker: IngestWorker[Report] | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------
 
     def attach(self, link: Subscriber) -> None:
-        link.subscribe(ALL_STATES, self.on_state, qos=QOS_STATE)
-        link.subscribe(ALL_TELEMETRY, self.on_telemetry, qos=QOS_TELEMETRY)
-        link.subscribe(ALL_EVENTS, self.on_event, qos=QOS_EVENT)
-        link.subscribe(ALL_TIMELINES, self.on_timeline, qos=QOS_EVENT)
+        link.subscribe(ALL_STATES, self.receive, qos=QOS_STATE)
+        link.subscribe(ALL_TELEMETRY, self.receive, qos=QOS_TELEMETRY)
+        link.subscribe(ALL_EVENTS, self.receive, qos=QOS_EVENT)
+        link.subscribe(ALL_TIMELINES, self.receive, qos=QOS_EVENT)
+
+    def start(self) -> None:
+        """Start the ingest worker; until then (and after `stop`) `receive` applies at once."""
+        if self._worker is None:
+            self._worker = IngestWorker(self.queue, self.apply, self.batch_max)
+            self._worker.start()
+
+    def stop(self) -> None:
+        """Apply what is queued and end the worker (after the link stopped delivering)."""
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.stop()
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every queued report was applied (tests, shutdown); False on timeout."""
+        return self.queue.wait_idle(timeout)
+
+    # -- handlers -----------------------------------------------------------------------
+
+    def receive(self, topic: str, payload: bytes) -> None:
+        """The link's handler (paho's network thread): parse, validate, queue."""
+        try:
+            _node_id, leaf = parse_node_topic(topic)
+        except TopicError as exc:
+            log.warning("ignoring message on %r: %s", topic, exc)
+            return
+        report = self._report(topic, payload, leaf)
+        if report is None:
+            return
+        if self._worker is None:
+            self.apply([report])
+            return
+        telemetry = isinstance(report.msg, Telemetry)
+        if not self.queue.put(report, block_s=0.0 if telemetry else BLOCK_WHEN_FULL_S):
+            if telemetry:
+                if self.queue.dropped % 100 == 1:
+                    log.warning("ingest queue full: telemetry dropped (%d report(s) dropped so far)", self.queue.dropped)
+            else:
+                log.error("ingest queue full for %.0f s: %s of node %s dropped", BLOCK_WHEN_FULL_S, leaf, report.node_id)
+
+    def on_state(self, topic: str, payload: bytes) -> None:
+        self._apply_now(topic, payload, "state")
+
+    def on_telemetry(self, topic: str, payload: bytes) -> None:
+        self._apply_now(topic, payload, "telemetry")
+
+    def on_event(self, topic: str, payload: bytes) -> None:
+        self._apply_now(topic, payload, "events")
 
     def on_timeline(self, topic: str, payload: bytes) -> None:
         """A node's staged plays (sent after each connect): reconcile them with the database."""
-        parsed = self._parse(topic, payload, "timeline", NodeTimeline)
-        if parsed is None or self.reconciler is None:
-            return
-        node_id, msg = parsed
-        if msg.node != node_id:
-            log.warning("ignoring message on %s: it claims to come from node %r", topic, msg.node[:64])
-            return
+        self._apply_now(topic, payload, "timeline")
+
+    def _apply_now(self, topic: str, payload: bytes, leaf: str) -> None:
+        report = self._report(topic, payload, leaf)
+        if report is not None:
+            self.apply([report])
+
+    # -- applying (the worker's thread, or the caller's) --------------------------------
+
+    def apply(self, reports: list[Report]) -> Changes:
+        """Apply `reports` in one transaction, then announce the changes and reconcile timelines.
+
+        If the batch fails as a whole (a database error), each report is retried alone,
+        so one poisonous report costs only itself.
+        """
+        changes = Changes()
         try:
-            self.reconciler.reconcile(msg)
-        except Exception:  # never let one node's timeline kill paho's network thread
-            log.exception("reconciling the timeline of %s failed", node_id)
-
-    # -- handlers (paho's network thread) -----------------------------------------------
-
-    def on_state(self, topic: str, payload: bytes) -> None:
-        parsed = self._parse(topic, payload, "state", NodeState)
-        if parsed is None:
-            return
-        node_id, msg = parsed
-        with session_scope(self.engine) as session:
-            node = self._node(session, node_id, topic)
-            if node is None:
-                return
-            if msg.at is not None and node.last_state_at is not None and msg.at < node.last_state_at:
-                log.info("ignoring stale state of %s from %s", node_id, msg.at.isoformat())
-                return
-            node.online = msg.state is NodeStatus.ONLINE
-            if msg.at is not None:
-                node.last_state_at = msg.at
-            if node.online:
-                node.last_seen = self.clock()
-            if msg.agent_version:
-                node.agent_version = msg.agent_version[:64]
-            session.add(node)
-            session.commit()
-        log.info("node %s is %s", node_id, msg.state.value)
-
-    def on_telemetry(self, topic: str, payload: bytes) -> None:
-        parsed = self._parse(topic, payload, "telemetry", Telemetry)
-        if parsed is None:
-            return
-        node_id, msg = parsed
-        with session_scope(self.engine) as session:
-            node = self._node(session, node_id, topic, claimed=msg.node)
-            if node is None:
-                return
-            # Telemetry is QoS 0 and never queued, so it proves the node is up right now.
-            node.last_telemetry = msg.model_dump(mode="json", exclude_none=True)
-            node.last_seen = self.clock()
-            node.online = True
-            node.agent_version = msg.agent_version[:64]
-            session.add(node)
-            session.commit()
-
-    def on_event(self, topic: str, payload: bytes) -> None:
-        parsed = self._parse(topic, payload, "events", NodeEvent)
-        if parsed is None:
-            return
-        node_id, msg = parsed
-        if msg.announcement is not None and not 0 < msg.announcement <= MAX_DB_INT:
-            log.warning("ignoring event from %s on %s: announcement id out of range", node_id, topic)
-            return
-        now = self.clock()
-        with session_scope(self.engine) as session:
-            node = self._node(session, node_id, topic, claimed=msg.node)
-            if node is None:
-                return
-            session.add(
-                NodeEventRecord(
-                    node_id=node_id,
-                    cmd=msg.cmd[:64],
-                    announcement_id=msg.announcement,
-                    event=msg.event.value,
-                    at=msg.at,
-                    received_at=now,
-                    detail=msg.detail,
-                )
-            )
-            # Events may be old (queued while we were down): last_seen moves to when it happened.
-            seen = min(msg.at, now)
-            if node.last_seen is None or seen > node.last_seen:
-                node.last_seen = seen
-                session.add(node)
-            if msg.relay is not None:
-                from controller.relays import relay_event
-
-                if not relay_event(session, node_id, msg.cmd, msg.relay, msg.event.value, msg.detail, now):
-                    log.info("event %s from %s for unknown relay %s", msg.event.value, node_id, msg.relay[:80])
+            with session_scope(self.engine) as session:
+                apply_reports(session, reports, changes)
                 session.commit()
-                return
-            delivery = _find_delivery(session, node_id, msg)
-            if delivery is None:
-                log.info("event %s from %s for unknown command %s", msg.event.value, node_id, msg.cmd)
-            elif should_replace(delivery.state, delivery.detail, msg.event.value):
-                delivery.state = msg.event.value
-                delivery.detail = msg.detail
-                delivery.updated_at = now
-                session.add(delivery)
-            else:
-                log.debug("event %s from %s does not advance %s", msg.event.value, node_id, delivery.state)
-            session.commit()
+        except Exception:
+            if len(reports) == 1:
+                log.exception("applying a report of %s failed", reports[0].node_id)
+                return changes
+            log.exception("applying a batch of %d report(s) failed; retrying them one by one", len(reports))
+            changes = Changes()
+            for report in reports:
+                one = self._apply_alone(report)
+                changes.nodes.update(one.nodes)
+                changes.deliveries.extend(one.deliveries)
+                changes.timelines.extend(one.timelines)
+                changes.applied += one.applied
+            return changes  # _apply_alone announced and reconciled already
+        self._after_commit(changes)
+        return changes
 
-    # -- helpers ----------------------------------------------------------------------
+    def _apply_alone(self, report: Report) -> Changes:
+        changes = Changes()
+        try:
+            with session_scope(self.engine) as session:
+                apply_reports(session, [report], changes)
+                session.commit()
+        except Exception:
+            log.exception("applying a report of %s failed; dropped", report.node_id)
+            return Changes()
+        self._after_commit(changes)
+        return changes
+
+    def _after_commit(self, changes: Changes) -> None:
+        if self.hub is not None:
+            for view in changes.nodes.values():
+                self.hub.publish("node", view)
+            for delivery in changes.deliveries:
+                self.hub.publish("delivery", delivery)
+        if self.reconciler is None:
+            return
+        for timeline in changes.timelines:
+            try:
+                self.reconciler.reconcile(timeline)
+            except Exception:  # never let one node's timeline kill the worker
+                log.exception("reconciling the timeline of %s failed", timeline.node)
+
+    # -- parsing ------------------------------------------------------------------------
+
+    def _report(self, topic: str, payload: bytes, leaf: str) -> Report | None:
+        """Parse and validate one message into a `Report`; None (logged) when it is refused."""
+        parsed = self._parse(topic, payload, leaf, LEAVES.get(leaf, NodeEvent))
+        if parsed is None:
+            return None
+        node_id, msg = parsed
+        claimed = getattr(msg, "node", None)
+        if claimed is not None and claimed != node_id:
+            log.warning("ignoring message on %s: it claims to come from node %r", topic, claimed[:64])
+            return None
+        if isinstance(msg, NodeEvent) and msg.announcement is not None and not 0 < msg.announcement <= MAX_DB_INT:
+            log.warning("ignoring event from %s on %s: announcement id out of range", node_id, topic)
+            return None
+        return Report(node_id=node_id, topic=topic, msg=msg, received_at=self.clock())  # type: ignore[arg-type]
 
     @staticmethod
     def _parse(topic: str, payload: bytes, leaf: str, model: type[P]) -> tuple[str, P] | None:
@@ -227,28 +261,6 @@ class FleetIngest:
         except ProtocolError as exc:
             log.warning("ignoring malformed message from %s on %s: %s", node_id, topic, exc)
             return None
-
-    @staticmethod
-    def _node(session: Session, node_id: str, topic: str, claimed: str | None = None) -> Node | None:
-        if claimed is not None and claimed != node_id:
-            log.warning("ignoring message on %s: it claims to come from node %r", topic, claimed[:64])
-            return None
-        node = session.get(Node, node_id)
-        if node is None:
-            log.warning("ignoring message on %s: node %r is not provisioned", topic, node_id)
-        return node
-
-
-def _find_delivery(session: Session, node_id: str, msg: NodeEvent) -> Delivery | None:
-    """The delivery an event is about: by command id (unique per node), else by the
-    announcement when it has a single delivery on this node (a play-now announcement;
-    a scheduled one has one per occurrence and only the command id tells them apart)."""
-    query = select(Delivery).where(Delivery.node_id == node_id).with_for_update()
-    found = session.exec(query.where(Delivery.command_id == msg.cmd)).first()
-    if found is not None or msg.announcement is None:
-        return found
-    rows = session.exec(query.where(Delivery.announcement_id == msg.announcement).limit(2)).all()
-    return rows[0] if len(rows) == 1 else None
 
 
 # -- expiry sweep -------------------------------------------------------------------------

@@ -153,6 +153,29 @@ class ControllerSettings(TtsSettings):
         "plays at once); further back is refused.",
     )
 
+    # --- fleet ingestion (issue 4/5) ---
+    ingest_queue_max: int = Field(
+        default=10_000,
+        ge=10,
+        le=1_000_000,
+        description="Node reports (events, states, telemetry, timelines) waiting to be applied at most; when "
+        "full, telemetry is dropped and the others wait (the broker keeps them) before being dropped with an error.",
+    )
+    ingest_batch_max: int = Field(
+        default=500,
+        ge=1,
+        le=10_000,
+        description="Node reports applied in one database transaction at most (fewer, shorter holds of the "
+        "SQLite write lock than one transaction per report).",
+    )
+    telemetry_retention_days: float = Field(
+        default=14.0,
+        gt=0,
+        le=3650,
+        description="Telemetry samples older than this many days are deleted by the expiry sweep.",
+    )
+    # --- end fleet ingestion ---
+
     @field_validator("api_tokens", mode="before")
     @classmethod
     def _split_tokens(cls, value: object) -> object:

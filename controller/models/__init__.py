@@ -53,6 +53,7 @@ from controller.models.shapes import (
     Targets,
     VoicePublic,
 )
+from controller.models.telemetry import TelemetrySample
 
 __all__ = [
     "AuditEntry",
@@ -64,6 +65,7 @@ __all__ = [
     "PreviewPublic",
     "SpeechBase",
     "Targets",
+    "TelemetrySample",
     "VoicePublic",
     "Announcement",
     "AnnouncementBase",
