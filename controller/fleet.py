@@ -32,6 +32,7 @@ from sqlmodel import Session, col, select
 from controller.db import session_scope
 from controller.dispatch import Clock
 from controller.ingest import CANCEL_SWEEP_DETAIL, SWEEP_DETAIL, Changes, Report, apply_reports, should_replace
+from controller.ingest_history import prune_telemetry
 from controller.ingest_queue import IngestQueue, IngestWorker
 from controller.models import (
     STATE_RANK,
@@ -311,8 +312,11 @@ def make_scheduler(settings: ControllerSettings, engine: Engine, clock: Clock) -
     scheduler = BackgroundScheduler(timezone=UTC)
 
     def run_sweep() -> None:
+        now = clock()
         with session_scope(engine) as session:
-            sweep_expired(session, clock(), settings.expiry_grace_s)
+            sweep_expired(session, now, settings.expiry_grace_s)
+            prune_telemetry(session, now, settings.telemetry_retention_days)
+            session.commit()
 
     scheduler.add_job(
         run_sweep,
