@@ -34,6 +34,7 @@ from controller.dispatch import Clock
 from controller.ingest import CANCEL_SWEEP_DETAIL, SWEEP_DETAIL, Changes, Report, apply_reports, should_replace
 from controller.ingest_history import prune_telemetry
 from controller.ingest_queue import IngestQueue, IngestWorker
+from controller.relays import sweep_relays
 from controller.models import (
     STATE_RANK,
     TERMINAL_STATES,
@@ -315,6 +316,8 @@ def make_scheduler(settings: ControllerSettings, engine: Engine, clock: Clock) -
         now = clock()
         with session_scope(engine) as session:
             sweep_expired(session, now, settings.expiry_grace_s)
+            sweep_relays(session, now, settings.expiry_grace_s)
+            session.commit()
             prune_telemetry(session, now, settings.telemetry_retention_days)
             session.commit()
 

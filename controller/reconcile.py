@@ -15,6 +15,12 @@ id). Staged occurrences the controller does not know, or of cancelled announceme
 get a `cancel`. Play-now plays (no occurrence) are only cancelled when their
 announcement is cancelled; they are never re-sent (their moment has passed).
 
+Relays (docs/protocol.md §6.4, `relays`) are reconciled the same way: a relay sent to
+the node, not cancelled, not yet ended and not finished there, that the node does not
+hold is re-sent on its own topic (same relay id, new command id; a late node joins in
+progress, as a relay does); a staged relay the controller does not know, or that was
+cancelled, gets a `cancel` of its relay id.
+
 Running it twice for the same timeline sends the same corrections again, which the
 node absorbs (replace by occurrence; cancel of an absent play is a no-op): idempotent.
 """
@@ -45,8 +51,12 @@ from controller.models import (
     DeliveryState,
     DispatchedOccurrence,
     Node,
+    Relay,
+    RelayDelivery,
+    RelayStatus,
 )
 from controller.programme import occurrence_id
+from controller.relays import parse_wire_id, relay_command, wire_id
 from controller.revisions import CONTROL_MIN_TTL
 from controller.settings import ControllerSettings
 from protocol.commands import CancelOrder, Priority
@@ -58,6 +68,8 @@ log = logging.getLogger(__name__)
 
 RESENDABLE = (DeliveryState.PENDING, DeliveryState.SENT, DeliveryState.RECEIVED, DeliveryState.READY)
 """A delivery that started (or ended) is never re-sent: that would play it twice."""
+RELAY_RESENDABLE = (*RESENDABLE, DeliveryState.STARTED, DeliveryState.PREEMPTED)
+"""A relay the node lost while on air is re-sent: it joins the live stream in progress."""
 
 
 @dataclass
@@ -119,12 +131,16 @@ class Reconciler:
                 session.add(delivery)
                 resend.append(cmd)
                 result.resent.append(occ_id)
+            relay_resend, relay_extras = self._relays(session, node_id, timeline, now)
+            resend.extend(relay_resend)
+            result.resent.extend(c.command.relay.relay_id for c in relay_resend if c.command.relay is not None)
             session.commit()
         extras = sorted(
             {e.occurrence for e in timeline.staged if e.occurrence and e.occurrence not in expected and not known.get(e.occurrence)}
+            | set(relay_extras)
         )
         cancelled_anns = sorted({e.announcement for e in timeline.staged if not e.occurrence and known.get(f"a:{e.announcement}") is False})
-        latest = max([e.play_at for e in timeline.staged] + [now])
+        latest = max([e.play_at for e in timeline.staged] + [r.end_at for r in timeline.relays] + [now])
         expires_at = max(latest + timedelta(seconds=self.settings.occurrence_ttl_s), now + CONTROL_MIN_TTL)
         topic = node_cmd(node_id)
         controls = []
@@ -148,6 +164,36 @@ class Reconciler:
                 node_id, len(resend), len(controls), len(failed),
             )  # fmt: skip
         return result
+
+    def _relays(self, session: Session, node_id: str, timeline: NodeTimeline,
+                now: datetime) -> tuple[list[OutgoingCommand], list[str]]:  # fmt: skip
+        """(relay commands to re-send, staged relay ids to cancel) for this node."""
+        rows = session.exec(
+            select(RelayDelivery, Relay)
+            .join(Relay, col(Relay.id) == col(RelayDelivery.relay_id))
+            .where(col(RelayDelivery.node_id) == node_id, col(Relay.status) == RelayStatus.SENT,
+                   col(Relay.end_at) > now, col(RelayDelivery.state).in_([s.value for s in RELAY_RESENDABLE]))
+        ).all()  # fmt: skip
+        staged = {r.relay for r in timeline.relays}
+        resend = []
+        for delivery, relay in sorted(rows, key=lambda pair: pair[1].id or 0):
+            if wire_id(relay.id or 0) in staged:
+                continue
+            cmd = relay_command(relay, node_cmd(node_id), frozenset({node_id}), self.signer, now)
+            delivery.command_id, delivery.updated_at = cmd.command.id, now
+            session.add(delivery)
+            resend.append(cmd)
+        numbers = {n for r in staged if (n := parse_wire_id(r)) is not None}
+        alive = set(
+            session.exec(
+                select(RelayDelivery.relay_id)
+                .join(Relay, col(Relay.id) == col(RelayDelivery.relay_id))
+                .where(col(RelayDelivery.node_id) == node_id, col(RelayDelivery.relay_id).in_(sorted(numbers)),
+                       col(Relay.status) == RelayStatus.SENT)
+            ).all()
+        ) if numbers else set()  # fmt: skip
+        extras = [r for r in sorted(staged) if parse_wire_id(r) not in alive]
+        return resend, extras
 
     def _known(self, session: Session, node_id: str, timeline: NodeTimeline) -> dict[str, bool]:
         """For each staged entry: may the node keep it?
@@ -190,4 +236,4 @@ class Reconciler:
         return out
 
 
-__all__ = ["RESENDABLE", "ReconcileResult", "Reconciler"]
+__all__ = ["RELAY_RESENDABLE", "RESENDABLE", "ReconcileResult", "Reconciler"]

@@ -36,8 +36,8 @@ from controller.dispatch import (
     publish_all,
     resolve_targets,
 )
+from controller.ingest import CANCEL_SWEEP_DETAIL, SWEEP_DETAIL, should_replace
 from controller.models import (
-    STATE_RANK,
     TERMINAL_STATES,
     DeliveryState,
     Relay,
@@ -127,19 +127,48 @@ def create_relay(engine: Engine, settings: ControllerSettings, body: RelayCreate
     return relay
 
 
-def build_relay_commands(tree: ZoneTree, nodes: set[str], relay: Relay, signer: Signer,
-                         now: datetime) -> list[OutgoingCommand]:  # fmt: skip
+def relay_command(relay: Relay, topic: str, members: frozenset[str], signer: Signer, now: datetime) -> OutgoingCommand:
+    """One signed `relay` command on `topic` (a new command id; the relay id stays)."""
     order = RelayOrder(
         relay_id=wire_id(relay.id or 0), url=relay.url, start_at=relay.start_at, end_at=relay.end_at,
         priority=Priority(relay.priority),
     )
-    out = []
-    for topic, members in plan_topics(plan_fanout(tree, nodes)):
-        command = Command(
-            id=new_command_id(), kind=CommandKind.RELAY, issued_at=now, expires_at=relay.end_at, relay=order
-        )
-        out.append(OutgoingCommand(topic=topic, payload=signer.seal(topic, command), command=command, nodes=members))
-    return out
+    command = Command(id=new_command_id(), kind=CommandKind.RELAY, issued_at=now, expires_at=relay.end_at, relay=order)
+    return OutgoingCommand(topic=topic, payload=signer.seal(topic, command), command=command, nodes=members)
+
+
+def build_relay_commands(tree: ZoneTree, nodes: set[str], relay: Relay, signer: Signer,
+                         now: datetime) -> list[OutgoingCommand]:  # fmt: skip
+    return [relay_command(relay, topic, members, signer, now) for topic, members in plan_topics(plan_fanout(tree, nodes))]
+
+
+def sweep_relays(session: Session, now: datetime, grace_s: float) -> int:
+    """Close relay deliveries still open `grace_s` after their relay's end; returns how many.
+
+    Like `controller.fleet.sweep_expired` for plays: a node that never said how the
+    relay ended is marked `expired` (or `cancelled` when the relay was cancelled), with
+    the sweep's detail, so its own late report may still replace the guess. The caller
+    commits. Conditional UPDATEs: a report landing at the same moment is never overwritten.
+    """
+    cutoff = now - timedelta(seconds=grace_s)
+    open_states = [s.value for s in DeliveryState if s not in TERMINAL_STATES]
+    ended = select(Relay.id).where(col(Relay.end_at) < cutoff)
+    cancelled = select(Relay.id).where(col(Relay.status) == RelayStatus.CANCELLED)
+    count = 0
+    for in_cancelled, state, detail in ((True, DeliveryState.CANCELLED, CANCEL_SWEEP_DETAIL),
+                                        (False, DeliveryState.EXPIRED, SWEEP_DETAIL)):  # fmt: skip
+        which = col(RelayDelivery.relay_id).in_(cancelled)
+        result = session.exec(  # type: ignore[call-overload]
+            update(RelayDelivery)
+            .where(col(RelayDelivery.state).in_(open_states), col(RelayDelivery.relay_id).in_(ended),
+                   which if in_cancelled else ~which)
+            .values(state=state, detail=detail, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )  # fmt: skip
+        count += int(result.rowcount or 0)
+    if count:
+        log.warning("%d relay deliveries ended without a final report from their node", count)
+    return count
 
 
 def dispatch_due_relays(
@@ -256,7 +285,9 @@ def relay_event(session: Session, node_id: str, cmd: str, relay: str | None, eve
     """Apply a node's event to its RelayDelivery; False when no such delivery exists.
 
     Unlike a play, a preempted relay resumes: `preempted` gives way to later states.
+    A state the sweep guessed gives way to a final state the node reports (as for plays).
     """
+
     query = select(RelayDelivery).where(col(RelayDelivery.node_id) == node_id)
     row = session.exec(query.where(col(RelayDelivery.command_id) == cmd)).first()
     if row is None:
@@ -267,7 +298,7 @@ def relay_event(session: Session, node_id: str, cmd: str, relay: str | None, eve
         if row is None:
             return False
     current = row.state
-    advance = STATE_RANK.get(event, -1) > STATE_RANK.get(current, -1) or (
+    advance = should_replace(current, row.detail, event) or (
         current == DeliveryState.PREEMPTED and event != DeliveryState.PREEMPTED
     )
     if advance:
@@ -296,7 +327,9 @@ __all__ = [
     "create_relay",
     "dispatch_due_relays",
     "parse_wire_id",
+    "relay_command",
     "relay_event",
     "relay_public",
+    "sweep_relays",
     "wire_id",
 ]
