@@ -17,3 +17,16 @@ class EngineError(AudioError):
 
 class EngineTimeout(EngineError):
     """A speech engine did not answer within the request timeout; it has been killed."""
+
+
+class RecordingError(AudioError):
+    """An uploaded recording that cannot become an announcement.
+
+    ``code`` is a stable machine word the web layer translates (the message is English
+    for logs and the API): ``empty``, ``too_large``, ``not_audio``, ``unreadable``,
+    ``too_long`` or ``silent``.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code

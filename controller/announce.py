@@ -1,4 +1,4 @@
-"""Creating an announcement: validate, synthesise, store, publish — in that order.
+"""Creating an announcement: validate, make the audio, store, publish — in that order.
 
 The order is the point. Targets are checked before any speech is made (cheap
 failures first); speech is made before the database transaction opens (a TTS run can
@@ -6,6 +6,10 @@ take seconds and must not hold SQLite's write lock); the announcement and all it
 deliveries are stored in one transaction (never half an announcement); only then are
 the signed commands published, and deliveries move from `pending` to `sent`.
 Blocking steps run in the thread pool so the event loop keeps serving other requests.
+
+`prepare` does the first half (checks, targets, audio: synthesised text or an
+uploaded recording) and `publish` the second; `controller.approval` puts a stored
+`awaiting_approval` step between them for people who may not publish themselves.
 
 A preview runs the same checks and the same render, and stops there: officials hear
 exactly what will air (same lexicon, normaliser, engine and cache entry), and
@@ -16,29 +20,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
-
-from sqlalchemy import Engine, func, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from audio.errors import AudioError, EngineError
-from controller.dispatch import (
-    Clock,
-    FanoutPlan,
-    OutgoingCommand,
-    Publisher,
-    TargetError,
-    audio_ref,
-    build_commands,
-    plan_fanout,
-    publish_all,
-    resolve_targets,
-)
-from controller.dispatcher import Dispatcher, add_pending_deliveries
+from controller import approval, recordings
+from controller.accounts.actor import Actor
+from controller.accounts.roles import Perm
+from controller.announcement_store import AnnouncementStore, Prepared, Provenance
+from controller.announcement_views import announcement_view, audio_view
+from controller.dispatch import FanoutPlan
+from controller.dispatcher import Dispatcher
 from controller.engines import VoiceInfo
 from controller.models import (
     Announcement,
@@ -46,37 +41,26 @@ from controller.models import (
     AnnouncementEdit,
     AnnouncementPreview,
     AnnouncementPublic,
+    AnnouncementSource,
     AnnouncementStatus,
-    AudioPublic,
-    Delivery,
-    DeliveryPublic,
-    DeliveryState,
     PreviewPublic,
     SpeechBase,
 )
 from controller.programme import check_schedule, conflict_warnings
 from controller.revisions import NotFound, cancel_announcement
-from controller.settings import ControllerSettings
 from controller.speech_checks import AnnouncementError, Renderer, check_speech, fallback_reason
 from controller.topology import ZoneTree
-from protocol.commands import Priority
-from protocol.signing import Signer
-from schedules.occurrences import next_occurrence
-from schedules.staging import stage_now
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Announcer:
-    """Everything creating an announcement needs, built once in the app's lifespan."""
+class Announcer(AnnouncementStore):
+    """Everything creating an announcement needs, built once in the app's lifespan.
 
-    settings: ControllerSettings
-    engine: Engine
+    The storing and publishing half comes from `AnnouncementStore`."""
+
     renderer: Renderer
-    signer: Signer
-    publisher: Publisher
-    clock: Clock
     voices: tuple[VoiceInfo, ...]
     """The renderer's voices; the first is the default."""
 
@@ -85,34 +69,73 @@ class Announcer:
     staging horizon is published at once rather than on the next scheduled tick."""
 
     async def create(
-        self, req: AnnouncementCreate, *, revision_of: int | None = None
+        self, req: AnnouncementCreate, *, revision_of: int | None = None, actor: Actor | None = None
     ) -> AnnouncementPublic:
+        """`submit` as `actor` (default the REST API's machine client, which publishes directly)."""
+        return await approval.submit(self, req, actor or Actor.api(), revision_of=revision_of)
+
+    async def submit(self, req: AnnouncementCreate, actor: Actor) -> AnnouncementPublic:
+        """Publish, or queue for approval, by the actor's rights (`controller.approval.submit`)."""
+        return await approval.submit(self, req, actor)
+
+    async def approve(self, ann_id: int, actor: Actor, comment: str | None = None) -> AnnouncementPublic:
+        return await approval.approve(self, ann_id, actor, comment)
+
+    async def reject(self, ann_id: int, actor: Actor, comment: str | None) -> AnnouncementPublic:
+        return await approval.reject(self, ann_id, actor, comment)
+
+    def awaiting_approval(self, limit: int = 200) -> list[AnnouncementPublic]:
+        """The approval queue: emergencies first, then oldest first."""
+        with Session(self.engine) as session:
+            rows = approval.awaiting_approval(session, limit=limit)
+            return [announcement_view(session, a, self.settings.public_url, with_deliveries=False) for a in rows]
+
+    async def prepare(self, req: AnnouncementCreate) -> Prepared:
+        """Every check, the fan-out plan and the audio; nothing stored but the audio file."""
         ttl_s = req.expires_in_s if req.expires_in_s is not None else self.settings.default_ttl_s
-        voice = check_speech(req, self.voices, self.settings.max_text_chars)
+        if req.recording is not None:
+            voice = recordings.check_recording_request(req, self.settings)
+        else:
+            voice = check_speech(req, self.voices, self.settings.max_text_chars)
         if req.schedule is not None:
             problems = check_schedule(req.schedule, self.clock(), self.settings.schedule_grace_s)
             if problems:
-                raise AnnouncementError(422, "; ".join(problems))
+                raise AnnouncementError(422, "; ".join(problems), "schedule_invalid")
         elif ttl_s <= self.settings.play_lead_s:
             raise AnnouncementError(
                 422, f"expires_in_s ({ttl_s}) must be longer than the play lead ({self.settings.play_lead_s} s)"
             )
         plan = await run_in_threadpool(self._plan, req)
-        rendered = await run_in_threadpool(self._render, req, voice)
-        if req.schedule is not None:
-            ann_id = await run_in_threadpool(self._store_scheduled, req, voice, rendered, revision_of)
+        if req.recording is not None:
+            audio = await run_in_threadpool(recordings.find_recording, self.settings, req)
+        else:
+            audio = await run_in_threadpool(self._render, req, voice)
+        return Prepared(req, voice, plan, audio, ttl_s)
+
+    async def publish(
+        self, prepared: Prepared, prov: Provenance, revision_of: int | None = None
+    ) -> AnnouncementPublic:
+        """Store and send (play now) or store as `scheduled` and tick the dispatcher."""
+        if prepared.req.schedule is not None:
+            ann_id = await run_in_threadpool(
+                self.store, prepared, prov, AnnouncementStatus.SCHEDULED, revision_of
+            )
             if self.dispatcher is not None:
                 await run_in_threadpool(self.dispatcher.tick)
         else:
-            commands, ann_id = await run_in_threadpool(self._store, req, voice, plan, rendered, ttl_s)
-            await run_in_threadpool(self._publish, ann_id, commands)
+            commands, ann_id = await run_in_threadpool(self._store_now, prepared, prov)
+            await run_in_threadpool(self.publish_commands, ann_id, commands)
+        return await self.answer(ann_id, revision_of)
+
+    async def answer(self, ann_id: int, revision_of: int | None = None) -> AnnouncementPublic:
+        """The view returned by a create, submit or approval, with overlap warnings."""
         warnings = await run_in_threadpool(self._warnings, ann_id, revision_of)
         view = await run_in_threadpool(self.get, ann_id)
         if view is None:  # deleted in between: only possible by hand
             raise AnnouncementError(409, f"announcement {ann_id} vanished while being created")
         return view.model_copy(update={"warnings": warnings or None})
 
-    async def edit(self, ann_id: int, req: AnnouncementEdit) -> AnnouncementPublic:
+    async def edit(self, ann_id: int, req: AnnouncementEdit, actor: Actor | None = None) -> AnnouncementPublic:
         """Replace a scheduled announcement by a new revision, then cancel the old one.
 
         Why a revision and not an in-place update: occurrences already staged on nodes
@@ -120,27 +143,31 @@ class Announcer:
         new play distinct, and the old one's staged future plays are withdrawn by
         occurrence id (a play already on air is left to finish). The new one is created
         first, so a failed render or a bad edit leaves the old programme untouched.
+        Only approvers edit: an unapproved revision would withdraw the approved one.
         """
-        old = await run_in_threadpool(self._load, ann_id)
+        actor = actor or Actor.api()
+        approval.require(actor, Perm.ANNOUNCE_APPROVE, "edit scheduled announcements")
+        old = await run_in_threadpool(self.load, ann_id)
         if old.schedule is None:
             raise AnnouncementError(409, f"announcement {ann_id} plays now; only scheduled announcements can be edited")
         if old.status != AnnouncementStatus.SCHEDULED:
             raise AnnouncementError(409, f"announcement {ann_id} is {old.status}; it can no longer be edited")
-        merged = {
+        merged: dict[str, Any] = {
             "text": old.text,
-            "voice": old.voice,
-            "rate": old.rate,
-            "chime": old.chime,
             "priority": old.priority,
             "targets": old.targets,
             "schedule": old.schedule,
         }
+        if req.recording is not None or old.source == AnnouncementSource.RECORDING:
+            merged["recording"] = {"sha256": old.audio_sha256}  # the edit's own `recording` wins below
+        else:
+            merged.update(voice=old.voice, rate=old.rate, chime=old.chime)
         merged.update(req.model_dump(exclude_unset=True, exclude_none=True, mode="json"))
         try:
             new_req = AnnouncementCreate.model_validate(merged)
         except ValidationError as exc:
             raise AnnouncementError(422, "; ".join(str(e.get("msg")) for e in exc.errors())) from None
-        view = await self.create(new_req, revision_of=ann_id)
+        view = await self.create(new_req, revision_of=ann_id, actor=actor)
         await run_in_threadpool(self.cancel, ann_id, True)
         return view
 
@@ -171,19 +198,11 @@ class Announcer:
         return PreviewPublic(
             spoken_text=rendered.spoken_text,
             voice=voice,
-            audio=_audio_view(self.settings.public_url, rendered.sha256, rendered.size, rendered.duration_ms),
+            audio=audio_view(self.settings.public_url, rendered.sha256, rendered.size, rendered.duration_ms),
             fallback_reason=fallback_reason(rendered),
         )
 
-    # -- steps -------------------------------------------------------------------------
-
-    def _load(self, ann_id: int) -> Announcement:
-        with Session(self.engine) as session:
-            ann = session.get(Announcement, ann_id)
-            if ann is None:
-                raise AnnouncementError(404, f"announcement {ann_id} not found")
-            session.expunge(ann)
-            return ann
+    # -- steps (public ones are shared with controller.approval) -----------------------
 
     def _warnings(self, ann_id: int, revision_of: int | None) -> list[str]:
         with Session(self.engine) as session:
@@ -194,47 +213,8 @@ class Announcer:
             exclude = [revision_of] if revision_of is not None else []
             return conflict_warnings(session, ann, tree, self.clock(), exclude=exclude)
 
-    def _store_scheduled(self, req: AnnouncementCreate, voice: str, rendered: Any, revision_of: int | None) -> int:
-        """Store a scheduled announcement; its deliveries come with each dispatched occurrence."""
-        if req.schedule is None:
-            raise ValueError("not a scheduled announcement")
-        now = self.clock()
-        since = now - timedelta(seconds=self.settings.schedule_grace_s)
-        first = next_occurrence(req.schedule, after=since, duration_s=rendered.duration_ms / 1000.0)
-        play_at = first.play_at if first is not None else now
-        with Session(self.engine) as session:
-            ann = Announcement(
-                text=req.text,
-                voice=voice,
-                rate=req.rate,
-                priority=req.priority.value,
-                chime=req.chime,
-                targets=req.targets.model_dump(),
-                status=AnnouncementStatus.SCHEDULED,
-                created_at=now,
-                play_at=play_at,
-                expires_at=play_at + timedelta(seconds=self.settings.occurrence_ttl_s),
-                audio_sha256=rendered.sha256,
-                audio_size=rendered.size,
-                audio_duration_ms=rendered.duration_ms,
-                fallback_reason=fallback_reason(rendered),
-                schedule=req.schedule.model_dump(mode="json"),
-                revision_of=revision_of,
-            )
-            session.add(ann)
-            session.commit()
-            if ann.id is None:
-                raise RuntimeError("database assigned no announcement id")
-            return ann.id
-
     def _plan(self, req: AnnouncementCreate) -> FanoutPlan:
-        with Session(self.engine) as session:
-            tree = ZoneTree.load(session)
-        try:
-            targets = resolve_targets(tree, req.targets.zones, req.targets.nodes, req.targets.all)
-        except TargetError as exc:
-            raise AnnouncementError(422, str(exc)) from None
-        return plan_fanout(tree, targets)
+        return self.plan_targets(req.targets.model_dump())
 
     def _render(self, req: SpeechBase, voice: str) -> Any:
         from audio.pipeline import RenderRequest  # heavy (pydub); only the controller's render path needs it
@@ -243,139 +223,21 @@ class Announcer:
             return self.renderer.render(RenderRequest(text=req.text, voice=voice, rate=req.rate, chime=req.chime))
         except EngineError as exc:
             log.error("speech engine failed: %s", exc)
-            raise AnnouncementError(503, f"speech synthesis is unavailable: {exc}") from None
+            raise AnnouncementError(503, f"speech synthesis is unavailable: {exc}", "tts_unavailable") from None
         except AudioError as exc:
-            raise AnnouncementError(422, f"cannot turn this text into speech: {exc}") from None
+            raise AnnouncementError(422, f"cannot turn this text into speech: {exc}", "tts_refused") from None
         except Exception as exc:  # a crash inside the pipeline is an outage, not the client's fault
             log.exception("audio pipeline crashed")
-            raise AnnouncementError(503, f"speech synthesis failed unexpectedly: {type(exc).__name__}") from None
-
-    def _store(
-        self, req: AnnouncementCreate, voice: str, plan: FanoutPlan, rendered: Any, ttl_s: int
-    ) -> tuple[list[OutgoingCommand], int]:
-        lead_s = self.settings.emergency_lead_s if req.priority is Priority.EMERGENCY else self.settings.play_lead_s
-        staging = stage_now(self.clock(), lead_s=lead_s, ttl_s=ttl_s)
-        now, play_at, expires_at = staging.issued_at, staging.play_at, staging.expires_at
-        audio = audio_ref(self.settings.public_url, rendered.sha256, rendered.size, rendered.duration_ms)
-        with Session(self.engine) as session:
-            ann = Announcement(
-                text=req.text,
-                voice=voice,
-                rate=req.rate,
-                priority=req.priority.value,
-                chime=req.chime,
-                targets=req.targets.model_dump(),
-                status=AnnouncementStatus.PENDING,
-                created_at=now,
-                play_at=play_at,
-                expires_at=expires_at,
-                audio_sha256=rendered.sha256,
-                audio_size=rendered.size,
-                audio_duration_ms=rendered.duration_ms,
-                fallback_reason=fallback_reason(rendered),
-            )
-            session.add(ann)
-            session.flush()
-            ann_id = ann.id
-            if ann_id is None:  # flush always assigns it; this narrows the type
-                raise RuntimeError("database assigned no announcement id")
-            commands = build_commands(
-                plan,
-                signer=self.signer,
-                announcement_id=ann_id,
-                audio=audio,
-                play_at=play_at,
-                priority=req.priority,
-                issued_at=now,
-                expires_at=expires_at,
-            )
-            ann.command_ids = [c.command.id for c in commands]
-            add_pending_deliveries(session, ann_id, commands, now=now, play_at=play_at)
-            session.commit()
-            return commands, ann_id
-
-    def _publish(self, ann_id: int, commands: list[OutgoingCommand]) -> None:
-        failed = publish_all(self.publisher, commands)
-        now = self.clock()
-        with Session(self.engine) as session:
-            ann = session.get(Announcement, ann_id)
-            if ann is not None:
-                ann.status = AnnouncementStatus.FAILED if failed else AnnouncementStatus.SENT
-                session.add(ann)
-            for cmd in commands:
-                error = failed.get(cmd.command.id)
-                # Only rows still `pending`: a fast node may already have reported `received`.
-                session.exec(  # type: ignore[call-overload]
-                    update(Delivery)
-                    .where(
-                        col(Delivery.announcement_id) == ann_id,
-                        col(Delivery.command_id) == cmd.command.id,
-                        col(Delivery.state) == DeliveryState.PENDING,
-                    )
-                    .values(state=DeliveryState.FAILED if error else DeliveryState.SENT, updated_at=now, detail=error)
-                )
-            session.commit()
-        if failed:
-            raise AnnouncementError(
-                503, f"announcement {ann_id} was stored but {len(failed)} of {len(commands)} command(s) could not be published"
-            )
-        log.info("announcement %s: %d command(s) published", ann_id, len(commands))
-
-    # -- reading -----------------------------------------------------------------------
-
-    def get(self, ann_id: int) -> AnnouncementPublic | None:
-        with Session(self.engine) as session:
-            ann = session.get(Announcement, ann_id)
-            return None if ann is None else announcement_view(session, ann, self.settings.public_url, with_deliveries=True)
-
-    def recent(self, limit: int, offset: int) -> list[AnnouncementPublic]:
-        with Session(self.engine) as session:
-            rows = session.exec(
-                select(Announcement).order_by(col(Announcement.id).desc()).offset(offset).limit(limit)
-            ).all()
-            return [announcement_view(session, ann, self.settings.public_url, with_deliveries=False) for ann in rows]
+            raise AnnouncementError(503, f"speech synthesis failed unexpectedly: {type(exc).__name__}", "tts_unavailable") from None
 
 
-def announcement_view(
-    session: Session, ann: Announcement, public_url: str, *, with_deliveries: bool
-) -> AnnouncementPublic:
-    if ann.id is None:
-        raise ValueError("announcement has not been stored yet")
-    counts = session.exec(
-        select(Delivery.state, func.count()).where(Delivery.announcement_id == ann.id).group_by(Delivery.state)
-    ).all()
-    deliveries = None
-    if with_deliveries:
-        rows = session.exec(
-            select(Delivery)
-            .where(Delivery.announcement_id == ann.id)
-            .order_by(col(Delivery.play_at), col(Delivery.occurrence), col(Delivery.node_id))
-        ).all()
-        deliveries = [DeliveryPublic.model_validate(d) for d in rows]
-    return AnnouncementPublic(
-        id=ann.id,
-        text=ann.text,
-        voice=ann.voice,
-        rate=ann.rate,
-        priority=ann.priority,
-        chime=ann.chime,
-        targets=ann.targets,
-        status=ann.status,
-        created_at=ann.created_at,
-        play_at=ann.play_at,
-        expires_at=ann.expires_at,
-        audio=_audio_view(public_url, ann.audio_sha256, ann.audio_size, ann.audio_duration_ms),
-        fallback_reason=ann.fallback_reason,
-        summary={state: n for state, n in counts},
-        deliveries=deliveries,
-        schedule=ann.schedule,
-        revision_of=ann.revision_of,
-    )
 
-
-def _audio_view(public_url: str, sha256: str, size: int, duration_ms: int) -> AudioPublic:
-    url = audio_ref(public_url, sha256, size, duration_ms).url
-    return AudioPublic(url=url, sha256=sha256, duration_ms=duration_ms, size=size)
-
-
-__all__ = ["AnnouncementError", "Announcer", "Renderer", "announcement_view", "fallback_reason"]
+__all__ = [
+    "AnnouncementError",
+    "Announcer",
+    "Prepared",
+    "Provenance",
+    "Renderer",
+    "announcement_view",
+    "fallback_reason",
+]

@@ -197,7 +197,7 @@ def create_app(
             app.state.ctx = None
             await run_in_threadpool(ctx.close)
 
-    from controller.api import announcements, audio, health, lexicon, nodes, relays, voices, zones
+    from controller.api import announcements, audio, health, lexicon, nodes, recordings, relays, voices, zones
     from controller.api.deps import require_token
 
     app = FastAPI(
@@ -209,7 +209,7 @@ def create_app(
     app.add_exception_handler(AnnouncementError, _domain_error)
     app.add_exception_handler(LexiconError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    for module in (announcements, lexicon, nodes, relays, voices, zones):
+    for module in (announcements, lexicon, nodes, recordings, relays, voices, zones):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=[Depends(require_token)])
     app.include_router(audio.router)
     app.include_router(health.router)
@@ -217,10 +217,12 @@ def create_app(
 
 
 async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
-    """`{"detail": "reason"}` with the status the domain chose (404, 409, 422, 503)."""
+    """`{"detail": "reason"}` with the status the domain chose (404, 409, 422, 503), plus the
+    machine `code` when the error has one (what the web pages translate)."""
     if not isinstance(exc, AnnouncementError | LexiconError):  # registered for these types only
         raise exc
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+    code = getattr(exc, "code", None)
+    return JSONResponse({"detail": exc.detail, **({"code": code} if code else {})}, status_code=exc.status_code)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

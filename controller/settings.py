@@ -153,6 +153,27 @@ class ControllerSettings(TtsSettings):
         "plays at once); further back is refused.",
     )
 
+    # --- approval and recordings (issue 5) ---
+    recording_max_seconds: float = Field(
+        default=600.0,
+        ge=1,
+        le=3600,
+        description="Longest uploaded recording accepted, in seconds (checked from the file, then on decoding).",
+    )
+    recording_max_mb: float = Field(
+        default=30.0,
+        gt=0,
+        le=1024,
+        description="Largest recording upload accepted, in MB (counted while it streams in, before decoding).",
+    )
+    recording_title_max_chars: int = Field(
+        default=200,
+        ge=10,
+        le=2000,
+        description="Longest `text` (the title kept for history) of an announcement that plays a recording.",
+    )
+    # --- end approval and recordings ---
+
     # --- fleet ingestion (issue 4/5) ---
     ingest_queue_max: int = Field(
         default=10_000,

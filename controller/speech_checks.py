@@ -38,28 +38,37 @@ def fallback_reason(rendered: Any) -> str | None:
     return reason if len(reason) <= MAX_FALLBACK_REASON_CHARS else reason[: MAX_FALLBACK_REASON_CHARS - 1] + "…"
 
 
-class AnnouncementError(Exception):
-    """A request the controller cannot carry out; `status_code` and `detail` go to the client."""
+DEFAULT_CODES = {403: "forbidden", 404: "not_found", 409: "conflict", 413: "too_large", 422: "invalid", 503: "unavailable"}
+"""The machine code of an error raised without a more specific one."""
 
-    def __init__(self, status_code: int, detail: str) -> None:
+
+class AnnouncementError(Exception):
+    """A request the controller cannot carry out; `status_code` and `detail` go to the client.
+
+    `code` is a stable machine word (e.g. `not_awaiting_approval`, `too_long`) so the web
+    pages can show their own Vietnamese message without parsing the English `detail`.
+    """
+
+    def __init__(self, status_code: int, detail: str, code: str | None = None) -> None:
         super().__init__(detail)
         self.status_code = status_code
         self.detail = detail
+        self.code = code or DEFAULT_CODES.get(status_code, "error")
 
 
 def check_speech(req: SpeechBase, voices: Sequence[VoiceInfo], max_text_chars: int) -> str:
     """Text length and voice (against the running engine); returns the voice to use."""
     limit = max_text_chars
     if len(req.text) > limit:
-        raise AnnouncementError(422, f"text is {len(req.text)} characters; the limit is {limit}")
+        raise AnnouncementError(422, f"text is {len(req.text)} characters; the limit is {limit}", "text_too_long")
     if not voices:
-        raise AnnouncementError(503, "the speech engine offers no voices")
+        raise AnnouncementError(503, "the speech engine offers no voices", "no_voices")
     if req.voice is None:
         return voices[0].id
     known = [v.id for v in voices]
     if req.voice not in known:
-        raise AnnouncementError(422, f"unknown voice {req.voice!r}; choose one of: {', '.join(known)}")
+        raise AnnouncementError(422, f"unknown voice {req.voice!r}; choose one of: {', '.join(known)}", "unknown_voice")
     return req.voice
 
 
-__all__ = ["AnnouncementError", "Renderer", "check_speech", "fallback_reason"]
+__all__ = ["DEFAULT_CODES", "AnnouncementError", "Renderer", "check_speech", "fallback_reason"]

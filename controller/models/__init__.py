@@ -15,9 +15,11 @@ timezone-aware (SQLite forgets offsets; `UtcDateTime` puts UTC back).
 from __future__ import annotations
 
 from controller.models.announcements import (
+    MAX_REVIEW_COMMENT_CHARS,
     STATE_RANK,
     TERMINAL_STATES,
     Announcement,
+    AnnouncementSource,
     AnnouncementStatus,
     Delivery,
     DeliveryState,
@@ -48,6 +50,9 @@ from controller.models.shapes import (
     AudioPublic,
     DeliveryPublic,
     PreviewPublic,
+    RecordingPublic,
+    RecordingRef,
+    ReviewBody,
     Slug as Slug,  # noqa: F401  (used by controller.api.zones; not in __all__, as before)
     SpeechBase,
     Targets,
@@ -72,8 +77,13 @@ __all__ = [
     "AnnouncementCreate",
     "AnnouncementPreview",
     "AnnouncementPublic",
+    "AnnouncementSource",
     "AnnouncementStatus",
     "AudioPublic",
+    "MAX_REVIEW_COMMENT_CHARS",
+    "RecordingPublic",
+    "RecordingRef",
+    "ReviewBody",
     "AnnouncementEdit",
     "Delivery",
     "DeliveryPublic",

@@ -6,6 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import Boolean, String, false
 from sqlmodel import JSON, Column, Field, SQLModel, UniqueConstraint
 
 from controller.models.columns import _utc_field
@@ -49,7 +50,27 @@ STATE_RANK: dict[str, int] = {
 }
 
 
+MAX_STATUS_CHARS = 32
+"""`awaiting_approval` is 17 characters: the column was 16 wide before issue 5 (SQLite does
+not enforce it; an old PostgreSQL database needs `ALTER COLUMN status TYPE varchar(32)`)."""
+MAX_REVIEW_COMMENT_CHARS = 1000
+MAX_USERNAME_CHARS = 100
+
+
+class AnnouncementSource(StrEnum):
+    """Where an announcement's audio came from."""
+
+    TEXT = "text"
+    """Synthesised from `text` (lexicon, normaliser, engine)."""
+    RECORDING = "recording"
+    """An uploaded recording (`audio_sha256`); `text` is the official's title for history."""
+
+
 class AnnouncementStatus(StrEnum):
+    AWAITING_APPROVAL = "awaiting_approval"
+    """Submitted by someone who may not publish: rendered, stored, nothing sent until approved."""
+    REJECTED = "rejected"
+    """Refused by an approver (`review_comment` says why); never sent."""
     PENDING = "pending"
     """Stored, commands not yet published."""
     SENT = "sent"
@@ -71,7 +92,7 @@ class Announcement(SQLModel, table=True):
     chime: bool = False
     targets: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     """The request's targets as given: {"zones": [...], "nodes": [...], "all": bool}."""
-    status: str = Field(default=AnnouncementStatus.PENDING, max_length=16)
+    status: str = Field(default=AnnouncementStatus.PENDING, max_length=MAX_STATUS_CHARS)
     created_at: datetime = _utc_field()
     play_at: datetime = _utc_field()
     expires_at: datetime = _utc_field()
@@ -88,6 +109,24 @@ class Announcement(SQLModel, table=True):
     revision_of: int | None = Field(default=None, index=True)
     """The announcement this one replaced by an edit (the old one is cancelled)."""
     cancelled_at: datetime | None = _utc_field(default=None)
+    # Approval (issue 5). All nullable or server-defaulted: `init_db` adds them to old databases.
+    created_by: str | None = Field(default=None, max_length=MAX_USERNAME_CHARS)
+    """Username of who submitted it (`api` for a bearer-token client); None before issue 5."""
+    approved_by: str | None = Field(default=None, max_length=MAX_USERNAME_CHARS)
+    """Who approved it (themselves when an approver published directly) or, when `rejected`,
+    who rejected it. None while awaiting approval and for emergencies that skipped it."""
+    approved_at: datetime | None = _utc_field(default=None)
+    """When it was approved or rejected."""
+    review_comment: str | None = Field(default=None, max_length=MAX_REVIEW_COMMENT_CHARS)
+    """The approver's comment; required (the reason) for a rejection."""
+    skipped_approval: bool | None = Field(
+        default=False, sa_column=Column(Boolean, nullable=True, server_default=false())
+    )
+    """An emergency sent without approval by someone allowed to (audit-logged)."""
+    source: str | None = Field(
+        default=AnnouncementSource.TEXT, sa_column=Column(String(16), nullable=True, server_default="text")
+    )
+    """`text` (synthesised) or `recording` (uploaded audio); None on rows before issue 5 = text."""
 
 
 class Delivery(SQLModel, table=True):
@@ -116,4 +155,13 @@ class Delivery(SQLModel, table=True):
     """Expiry of this delivery's command; None = the announcement's `expires_at`."""
 
 
-__all__ = ["STATE_RANK", "TERMINAL_STATES", "Announcement", "AnnouncementStatus", "Delivery", "DeliveryState"]
+__all__ = [
+    "MAX_REVIEW_COMMENT_CHARS",
+    "STATE_RANK",
+    "TERMINAL_STATES",
+    "Announcement",
+    "AnnouncementSource",
+    "AnnouncementStatus",
+    "Delivery",
+    "DeliveryState",
+]

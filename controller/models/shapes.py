@@ -62,6 +62,15 @@ class SpeechBase(SQLModel):
         return value
 
 
+class RecordingRef(BaseModel):
+    """An uploaded recording to play instead of synthesising `text` (`POST /api/v1/recordings`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    """The `sha256` the upload answered with."""
+
+
 class AnnouncementBase(SpeechBase):
     priority: Priority = Priority.NORMAL
 
@@ -77,6 +86,9 @@ class AnnouncementCreate(AnnouncementBase):
     scheduled occurrence expires `LOA_OCCURRENCE_TTL_S` after its play time."""
     schedule: Rule | None = None
     """When to play (docs/schedules.md); absent = play now."""
+    recording: RecordingRef | None = None
+    """Play this uploaded recording instead of synthesising `text`; `text` is then its
+    short title (kept for history), and `voice`/`rate` must be left out."""
 
 
 class AnnouncementEdit(BaseModel):
@@ -91,6 +103,27 @@ class AnnouncementEdit(BaseModel):
     priority: Priority | None = None
     targets: Targets | None = None
     schedule: Rule | None = None
+    recording: RecordingRef | None = None
+
+
+class ReviewBody(BaseModel):
+    """Body of `POST /api/v1/announcements/{id}/approve` and `/reject`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    comment: str | None = Field(default=None, max_length=1000)
+    """Optional for an approval; required for a rejection (the reason the author reads)."""
+
+
+class RecordingPublic(BaseModel):
+    """Answer of `POST /api/v1/recordings`: the mastered file, ready to announce by `sha256`."""
+
+    sha256: str
+    duration_ms: int
+    size: int
+    url: str
+    chime: bool = False
+    """Whether the attention chime was put in front when it was mastered."""
 
 
 class AnnouncementPreview(SpeechBase):
@@ -154,6 +187,16 @@ class AnnouncementPublic(BaseModel):
     """The announcement this one replaced by an edit (PATCH)."""
     warnings: list[str] | None = None
     """Only in the answer to a create or edit: overlapping plays on shared zones."""
+    source: str | None = None
+    """`text` (synthesised) or `recording` (uploaded audio; `text` is its title)."""
+    created_by: str | None = None
+    """Who submitted it (`api` for a bearer-token client)."""
+    approved_by: str | None = None
+    """Who approved it or, when `rejected`, who rejected it."""
+    approved_at: datetime | None = None
+    review_comment: str | None = None
+    skipped_approval: bool | None = None
+    """True for an emergency sent without approval by someone allowed to."""
 
 
 class PreviewPublic(BaseModel):
@@ -190,6 +233,9 @@ __all__ = [
     "AudioPublic",
     "DeliveryPublic",
     "PreviewPublic",
+    "RecordingPublic",
+    "RecordingRef",
+    "ReviewBody",
     "Slug",
     "SpeechBase",
     "Targets",
