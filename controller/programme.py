@@ -15,6 +15,7 @@ a hamlet notice meet "on thon-dong".
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from controller.models import Announcement, AnnouncementStatus, Relay, RelayStatus
 from controller.topology import ZoneTree
+from schedules.messages import Lang, warning_text
 from schedules.occurrences import next_occurrence, occurrences
 from schedules.priority import Play, find_conflicts, order_plays
 from schedules.rules import AnyRule, OnceRule, parse_rule
@@ -142,10 +144,22 @@ def active_announcements(session: Session, exclude: Iterable[int] = ()) -> list[
     return list(session.exec(query.order_by(col(Announcement.id))).all())
 
 
-def conflict_warnings(
+@dataclass(frozen=True)
+class ConflictWarning:
+    """One warning as data: a stable `code` and its `params` (see `schedules.messages`)."""
+
+    code: str
+    params: dict[str, Any]
+
+    def text(self, lang: Lang = "vi") -> str:
+        """The warning in Vietnamese (`vi`, what officials read) or English (`en`)."""
+        return warning_text(self.code, self.params, lang)
+
+
+def conflict_details(
     session: Session, ann: Announcement, tree: ZoneTree, now: datetime, exclude: Iterable[int] = ()
-) -> list[str]:
-    """Warnings for the new announcement's plays over the next week, in a fixed order."""
+) -> list[ConflictWarning]:
+    """Structured warnings for the new announcement's plays over the next week, in a fixed order."""
     horizon = now + CONFLICT_WINDOW
     new = plays_of(ann, tree, now - timedelta(minutes=5), horizon)
     if not new:
@@ -159,12 +173,31 @@ def conflict_warnings(
     found = []
     for play in new:
         near = [p for p in existing if p.play_at <= play.ends_at and p.ends_at >= play.play_at]
-        found.extend(find_conflicts(play, near, overlap))
+        found.extend(find_conflicts(play, near, overlap, timezone=str(LOCAL_TZ)))
     found.sort(key=lambda c: (c.new.play_at, c.existing.play_at, c.existing.id))
-    warnings = [f"Play {c.new.id!r}: {c.warning}" for c in found]
-    if len(warnings) > MAX_WARNINGS:
-        warnings = warnings[:MAX_WARNINGS] + [f"... and {len(warnings) - MAX_WARNINGS} more overlaps"]
-    return warnings
+    out = [
+        ConflictWarning("overlap", {
+            "new": c.new.id, "existing": c.existing.id, "existing_priority": c.existing.priority.value,
+            "zones": list(c.zones), "start": _local(c.start), "end": _local(c.end), "timezone": str(LOCAL_TZ),
+            "start_at": c.start.isoformat(), "end_at": c.end.isoformat(), "effect": c.effect,
+        })
+        for c in found[:MAX_WARNINGS]
+    ]  # fmt: skip
+    if len(found) > MAX_WARNINGS:
+        out.append(ConflictWarning("more_overlaps", {"count": len(found) - MAX_WARNINGS}))
+    return out
+
+
+def conflict_warnings(
+    session: Session, ann: Announcement, tree: ZoneTree, now: datetime, exclude: Iterable[int] = (),
+    lang: Lang = "en",
+) -> list[str]:
+    """`conflict_details` as sentences: the API's `warnings` (English, as it always was)."""
+    return [w.text(lang) for w in conflict_details(session, ann, tree, now, exclude)]
+
+
+def _local(value: datetime) -> str:
+    return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
 
 
 # -- the programme of one zone ----------------------------------------------------------
@@ -271,7 +304,9 @@ __all__ = [
     "Programme",
     "ProgrammeError",
     "ProgrammeItem",
+    "ConflictWarning",
     "check_schedule",
+    "conflict_details",
     "conflict_warnings",
     "occurrence_id",
     "play_zones",

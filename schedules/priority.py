@@ -21,6 +21,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from protocol.commands import Priority
+from schedules.messages import effect_text
 
 RANK: dict[Priority, int] = {Priority.NORMAL: 0, Priority.PRIORITY: 1, Priority.EMERGENCY: 2}
 """normal < priority < emergency. (The enum's own string order is alphabetical, never use it.)"""
@@ -119,7 +120,9 @@ class Conflict:
     end: datetime
     """End of the overlap (UTC); equal to start when plays of unknown length start together."""
     warning: str
-    """One English sentence for the official; the controller translates it for the UI."""
+    """One English sentence (`schedules.messages` words it in Vietnamese from `effect`)."""
+    effect: str = ""
+    """What resolve() will do about it, as a stable code (see `schedules.messages`)."""
 
 
 def _overlap(a: Play, b: Play) -> tuple[datetime, datetime] | None:
@@ -130,29 +133,20 @@ def _overlap(a: Play, b: Play) -> tuple[datetime, datetime] | None:
     return None
 
 
-def _effect(new: Play, existing: Play, policy: PreemptPolicy) -> str:
-    """What the resolve() policy will do about the overlap, from the new play's side."""
+def effect_code(new: Play, existing: Play, policy: PreemptPolicy | str = PreemptPolicy.RESTART) -> str:
+    """What the resolve() policy will do about the overlap, from the new play's side, as a
+    stable code (`schedules.messages` words it in Vietnamese and English)."""
+    policy = PreemptPolicy(policy)
     new_rank, old_rank = rank(new.priority), rank(existing.priority)
     if new_rank == old_rank:
-        if order_key(new) < order_key(existing):
-            return "this play starts first and the other waits until it ends"
-        return "this play waits until the other ends"
+        return "new_first" if order_key(new) < order_key(existing) else "new_waits"
     if Priority.EMERGENCY in (new.priority, existing.priority):
         emergency, other = (new, existing) if new_rank > old_rank else (existing, new)
         if other.play_at < emergency.play_at:
-            victim = "it" if emergency is new else "this play"
-            if policy is PreemptPolicy.DROP:
-                return f"the emergency interrupts {victim}, which is then dropped"
-            return (
-                f"the emergency interrupts {victim}, which restarts from the beginning afterwards "
-                "unless it has expired"
-            )
-        if emergency is existing:
-            return "this play waits until the emergency ends"
-        return "it waits until this emergency ends"
-    if new_rank > old_rank:
-        return f"the {existing.priority.value} play is pushed back until this one ends"
-    return f"this play is pushed back until the {existing.priority.value} play ends"
+            victim = "existing" if emergency is new else "new"
+            return f"{victim}_interrupted_dropped" if policy is PreemptPolicy.DROP else f"{victim}_interrupted"
+        return "new_waits_for_emergency" if emergency is existing else "existing_waits_for_emergency"
+    return "existing_pushed_back" if new_rank > old_rank else "new_pushed_back"
 
 
 def _clock(value: datetime, zone: ZoneInfo) -> str:
@@ -187,12 +181,13 @@ def find_conflicts(
             continue
         start, end = window
         where = ", ".join(zones)
+        effect = effect_code(new_play, other, policy)
         warning = (
             f"Overlaps {other.priority.value} play {other.id!r} on zone{'s' if len(zones) > 1 else ''} "
             f"{where} from {_clock(start, zone)} to {_clock(end, zone)} ({timezone}); "
-            f"{_effect(new_play, other, policy)}."
+            f"{effect_text(effect, 'en', other.priority.value)}."
         )
-        found.append(Conflict(new_play, other, zones, start, end, warning))
+        found.append(Conflict(new_play, other, zones, start, end, warning, effect))
     found.sort(key=lambda c: (c.existing.play_at, c.existing.id))
     return found
 
@@ -346,6 +341,7 @@ __all__ = [
     "Segment",
     "SegmentEnd",
     "ZoneOverlapFn",
+    "effect_code",
     "find_conflicts",
     "order_key",
     "order_plays",
