@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from controller.alerts import add_alert_job
 from controller.announce import AnnouncementError, Announcer, Renderer
 from controller.context import AppContext
 from controller.db import SchemaError, init_db, make_engine
@@ -138,6 +139,7 @@ def _start(
         stack.callback(dispatcher.close)  # releases the lease after the scheduler stopped
         scheduler = make_scheduler(settings, engine, clock)
         add_dispatch_job(scheduler, dispatcher, settings.dispatch_interval_s)
+        stack.callback(add_alert_job(scheduler, settings, engine, clock).close)  # offline alerts (issue 5)
         scheduler.start()
         stack.callback(scheduler.shutdown)
         announcer = Announcer(
@@ -197,7 +199,7 @@ def create_app(
             app.state.ctx = None
             await run_in_threadpool(ctx.close)
 
-    from controller.api import announcements, audio, health, lexicon, nodes, recordings, relays, voices, zones
+    from controller.api import alerts, announcements, audio, health, lexicon, nodes, recordings, relays, voices, zones
     from controller.api.deps import require_token
 
     app = FastAPI(
@@ -209,7 +211,7 @@ def create_app(
     app.add_exception_handler(AnnouncementError, _domain_error)
     app.add_exception_handler(LexiconError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    for module in (announcements, lexicon, nodes, recordings, relays, voices, zones):
+    for module in (alerts, announcements, lexicon, nodes, recordings, relays, voices, zones):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=[Depends(require_token)])
     app.include_router(audio.router)
     app.include_router(health.router)

@@ -197,6 +197,42 @@ class ControllerSettings(TtsSettings):
     )
     # --- end fleet ingestion ---
 
+    # --- node control and alerts (issue 5) ---
+    node_control_ttl_s: float = Field(
+        default=120.0,
+        ge=10,
+        le=86400,
+        description="A technician's node command (volume, test tone, restart, stop) expires this long after it "
+        "is sent: an offline node that returns later does not act on it.",
+    )
+    alert_offline_after_s: float = Field(
+        default=300.0,
+        ge=10,
+        le=30 * 86400,
+        description="A node offline (last heard) longer than this opens an offline alert; it closes when the "
+        "node is back.",
+    )
+    alert_check_interval_s: float = Field(
+        default=30.0,
+        ge=1,
+        le=3600,
+        description="How often the alert check runs (scheduler job).",
+    )
+    alert_webhook_url: str = Field(
+        default="",
+        pattern=r"^(https?://\S+)?$",
+        description="If set, every opened and closed alert is POSTed here as JSON "
+        "(`{node, name, zone, offline_since, kind}`, kind `opened` or `closed`). Empty: no webhook.",
+    )
+    alert_webhook_timeout_s: float = Field(
+        default=10.0, gt=0, le=120, description="Timeout of one webhook request."
+    )
+    alert_webhook_attempts: int = Field(
+        default=3, ge=1, le=10, description="Tries per webhook notification (backoff 1 s, 2 s, 4 s...) before it "
+        "is recorded as failed on the alert."
+    )
+    # --- end node control and alerts ---
+
     @field_validator("api_tokens", mode="before")
     @classmethod
     def _split_tokens(cls, value: object) -> object:

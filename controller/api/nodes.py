@@ -1,14 +1,17 @@
-"""`/api/v1/nodes`: the fleet as the technicians see it."""
+"""`/api/v1/nodes`: the fleet as the technicians see it, and remote commands to one node."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, status
+from pydantic import BaseModel
 from sqlmodel import select
 
-from controller.api.deps import Page, SessionDep
+from controller.accounts.actor import Actor
+from controller.api.deps import CtxDep, Page, SessionDep
 from controller.models import Node, NodePublic
+from controller.node_control import NodeControlError, NodeControlRequest, send_node_control
 
 router = APIRouter(prefix="/nodes", tags=["nodes"])
 
@@ -36,3 +39,25 @@ def get_node(node_id: Annotated[str, Path(max_length=200)], session: SessionDep)
     if node is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"node {node_id!r} not found")
     return node_view(node)
+
+
+class NodeControlAccepted(BaseModel):
+    node: str
+    action: str
+    command: str
+    """Id of the signed command; the node's events about it carry the same id."""
+
+
+@router.post("/{node_id}/control", response_model=NodeControlAccepted, status_code=status.HTTP_202_ACCEPTED)
+def control_node(
+    node_id: Annotated[str, Path(max_length=200)], body: NodeControlRequest, session: SessionDep, ctx: CtxDep
+) -> NodeControlAccepted:
+    """Volume, test tone, restart or stop on one node: 202 once the signed command is published."""
+    try:
+        command_id = send_node_control(
+            session, signer=ctx.announcer.signer, publisher=ctx.publisher, now=ctx.clock(), actor=Actor.api(),
+            node_id=node_id, request=body, ttl_s=ctx.settings.node_control_ttl_s,
+        )
+    except NodeControlError as exc:
+        raise HTTPException(exc.status_code, exc.detail) from None
+    return NodeControlAccepted(node=node_id, action=body.action.value, command=command_id)

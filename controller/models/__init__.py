@@ -24,6 +24,7 @@ from controller.models.announcements import (
     Delivery,
     DeliveryState,
 )
+from controller.models.alerts import Alert, AlertKind, AlertPublic
 from controller.models.audit import AuditEntry
 from controller.models.columns import UtcDateTime
 from controller.models.columns import _utc_field as _utc_field  # noqa: F401  (re-exported for old imports)
@@ -61,6 +62,9 @@ from controller.models.shapes import (
 from controller.models.telemetry import TelemetrySample
 
 __all__ = [
+    "Alert",
+    "AlertKind",
+    "AlertPublic",
     "AuditEntry",
     "HARD_MAX_TEXT_CHARS",
     "STATE_RANK",
