@@ -118,8 +118,8 @@ def master_recording(
         if probe.duration_s is not None and probe.duration_s > limits.max_seconds:
             raise _too_long(probe.duration_s, limits)
         seg = _decode(raw, limits.max_seconds, timeout_s)
-    if len(seg) > limits.max_seconds * 1000:
-        raise _too_long(len(seg) / 1000, limits)
+    if len(seg) > limits.max_seconds * 1000:  # decoding stopped 1 s past the limit: "at least"
+        raise _too_long(None, limits)
     seg = _audible(seg)
     with Mastering(target_lufs, verify=True, timeout_s=timeout_s) as mastering:
         mastered = mastering.master(seg, chime=chime)
@@ -161,10 +161,9 @@ def _sidecar(store: AudioStore, sha256: str) -> Path:
     return store.root / SIDECAR_DIR / f"{sha256}.json"
 
 
-def _too_long(seconds: float, limits: RecordingLimits) -> RecordingError:
-    return RecordingError(
-        "too_long", f"the recording lasts {seconds:.1f} s; the limit is {limits.max_seconds:g} s"
-    )
+def _too_long(seconds: float | None, limits: RecordingLimits) -> RecordingError:
+    length = f"lasts {seconds:.1f} s" if seconds is not None else "is longer than that"
+    return RecordingError("too_long", f"the recording {length}; the limit is {limits.max_seconds:g} s")
 
 
 def _receive(source: bytes | Path | BinaryIO, dest: Path, max_bytes: int) -> int:
