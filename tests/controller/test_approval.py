@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from controller.accounts.actor import Actor
 from controller.accounts.roles import Role
@@ -255,3 +255,29 @@ def test_rest_approve_and_reject(env: Env) -> None:
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
     extra = env.client.post(f"/api/v1/announcements/{second.id}/reject", json={"comment": "x", "other": 1})
     assert extra.status_code == 422
+
+
+def test_old_database_gains_the_approval_columns(tmp_path: Any) -> None:
+    """init_db adds the new columns to a database made before approval; old rows read as
+    text announcements that did not skip approval."""
+    from sqlalchemy import text
+
+    from controller.db import engine_for_url, init_db
+
+    engine = engine_for_url(f"sqlite:///{tmp_path / 'old.db'}")
+    init_db(engine)
+    new_columns = ("created_by", "approved_by", "approved_at", "review_comment", "skipped_approval", "source")
+    with engine.begin() as conn:
+        for column in new_columns:
+            conn.execute(text(f"ALTER TABLE announcement DROP COLUMN {column}"))
+        conn.execute(text(
+            "INSERT INTO announcement (text, voice, rate, priority, chime, targets, status, created_at, play_at,"
+            " expires_at, audio_sha256, audio_size, audio_duration_ms, command_ids) VALUES ('cũ', 'vi', 150,"
+            " 'normal', 0, '{}', 'sent', '2025-01-01 00:00:00', '2025-01-01 00:00:03', '2025-01-01 00:10:00',"
+            " 'ab', 1, 1, '[]')"
+        ))  # fmt: skip
+    init_db(engine)
+    with Session(engine) as s:
+        old = s.exec(select(Announcement)).one()
+        assert (old.skipped_approval, old.source, old.created_by, old.approved_at) == (False, "text", None, None)
+    engine.dispose()
