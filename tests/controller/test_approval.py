@@ -281,3 +281,12 @@ def test_old_database_gains_the_approval_columns(tmp_path: Any) -> None:
         old = s.exec(select(Announcement)).one()
         assert (old.skipped_approval, old.source, old.created_by, old.approved_at) == (False, "text", None, None)
     engine.dispose()
+
+
+def test_withdrawn_submission_cannot_be_approved(env: Env) -> None:
+    submitted = run(env.ctx.announcer.submit(req(), EDITOR))
+    assert env.ctx.announcer.cancel(submitted.id).status == "cancelled"
+    with pytest.raises(AnnouncementError) as err:
+        run(env.ctx.announcer.approve(submitted.id, LEADER))
+    assert err.value.code == "not_awaiting_approval"
+    assert env.publisher.published == [] and env.ctx.announcer.awaiting_approval() == []
