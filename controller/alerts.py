@@ -285,7 +285,8 @@ def _public(session: Session, rows: list[Alert]) -> list[AlertPublic]:
 
 def open_alerts(session: Session) -> list[AlertPublic]:
     """Alerts not closed yet, newest first."""
-    query = select(Alert).where(col(Alert.closed_at).is_(None)).order_by(col(Alert.opened_at).desc(), col(Alert.id).desc())
+    query = select(Alert).where(col(Alert.closed_at).is_(None))
+    query = query.order_by(col(Alert.opened_at).desc(), col(Alert.id).desc())
     return _public(session, list(session.exec(query).all()))
 
 

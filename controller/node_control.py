@@ -47,7 +47,9 @@ class NodeControlRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    action: NodeAction = Field(description="`volume`, `test_tone`, `restart` (the agent process) or `stop` (what plays).")
+    action: NodeAction = Field(
+        description="`volume`, `test_tone`, `restart` (the agent process) or `stop` (what plays now)."
+    )
     volume: Annotated[int, Field(ge=0, le=100)] | None = Field(
         default=None, description="Output volume in percent; required for `volume`, refused otherwise."
     )

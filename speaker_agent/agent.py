@@ -98,11 +98,8 @@ class Agent:
         download_backoff_s: float = 1.0,
         on_restart: Callable[[], None] | None = None,
     ) -> None:
-        """Raises ConfigError when keys or the password file cannot be used.
-
-        `on_restart` is called (on the MQTT thread; it must not block) when a restart
-        command is accepted; without it the agent refuses restarts (it is embedded).
-        """
+        """Raises ConfigError when keys or the password file cannot be used. `on_restart` (called
+        on the MQTT thread, must not block) carries out a restart; without it restarts are refused."""
         self.settings = settings
         self.node_id = settings.node_id
         self.clock: Clock = clock or SystemClock()
@@ -282,8 +279,9 @@ class Agent:
         if decision.verdict is Verdict.EXPIRED:
             if cmd.play is not None:
                 self._event(cmd.id, cmd.play.announcement, EventKind.EXPIRED, "arrived after expires_at")
-            elif cmd.relay is not None:
-                self._event(cmd.id, None, EventKind.EXPIRED, "arrived after expires_at", relay=cmd.relay.relay_id)
+            elif cmd.relay is not None or cmd.control is not None:  # a technician's command: say so too
+                relay = cmd.relay.relay_id if cmd.relay is not None else None
+                self._event(cmd.id, None, EventKind.EXPIRED, "arrived after expires_at", relay=relay)
             else:
                 log.info("%s command %s arrived expired; not acting on it", cmd.kind.value, cmd.id)
             return

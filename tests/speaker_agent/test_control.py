@@ -223,3 +223,40 @@ def test_restart_stops_cleanly_reexecs_and_a_replay_does_not_loop(tmp_path, keys
         assert restarted == [] and again.rejected_commands == 1 and node_events(link2) == []
     finally:
         again.stop()
+
+
+def test_expired_control_is_reported_and_not_acted_on(tmp_path, keys):
+    a, link = make_agent(tmp_path, keys)
+    a.start()
+    try:
+        old = control("volume", 5, now=datetime(2020, 1, 1, tzinfo=UTC))
+        send(link, keys, old)
+        assert kinds(link, old.id) == ["expired"] and a.telemetry().volume == 80
+    finally:
+        a.stop()
+
+
+def test_a_waiting_tone_survives_an_agent_restart(tmp_path, keys, server):
+    clock = ManualClock(datetime.now(UTC))
+    a, link = make_agent(tmp_path, keys, clock, player={"backend": "file", "realtime": True})
+    a.start()
+    try:
+        ref = audio_ref(DATA, server.add("a.opus", DATA), duration_ms=30_000)
+        first = play_command(ref, now=clock.now(), announcement=3, ttl_s=600)
+        send(link, keys, first)
+        assert wait_until(lambda: kinds(link, first.id)[-1:] == ["started"])  # on air: the tone must wait
+        tone = control("test_tone", now=clock.now(), ttl_s=600)
+        send(link, keys, tone)
+        assert wait_until(lambda: kinds(link, tone.id) == ["received", "ready"])
+    finally:
+        a.stop()
+    (tmp_path / "state" / "tone").joinpath(next((tmp_path / "state" / "tone").iterdir()).name).unlink()
+    b, link2 = make_agent(tmp_path, keys, clock, player={"backend": "file", "realtime": True})
+    b.start()
+    try:  # restored from timeline.json; the tone file is generated again, nothing is downloaded
+        assert wait_until(lambda: kinds(link2, tone.id)[:2] == ["ready", "started"])
+        clock.advance(2)
+        assert wait_until(lambda: kinds(link2, tone.id)[-1:] == ["finished"])
+        assert [p["sha256"] for p in plays(tmp_path) if p["cmd"] == tone.id] == [TONE_SHA]
+    finally:
+        b.stop()
