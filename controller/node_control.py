@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import Session, col, select
@@ -29,6 +29,9 @@ from controller.models import Node, NodeEventRecord
 from protocol.commands import Command, CommandKind, ControlAction, ControlOrder, StopOrder
 from protocol.signing import Signer
 from protocol.topics import QOS_COMMAND, node_cmd
+
+if TYPE_CHECKING:
+    from controller.context import AppContext
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +148,15 @@ def send_node_control(
     return command.id
 
 
+def send_from_app(ctx: AppContext, session: Session, actor: Actor, node_id: str, request: NodeControlRequest) -> str:
+    """`send_node_control` with the running app's signer, MQTT link, clock and TTL setting
+    (what the REST endpoint and the web pages both call)."""
+    return send_node_control(
+        session, signer=ctx.announcer.signer, publisher=ctx.publisher, now=ctx.clock(), actor=actor,
+        node_id=node_id, request=request, ttl_s=ctx.settings.node_control_ttl_s,
+    )
+
+
 def command_events(session: Session, node_id: str, command_id: str) -> list[NodeEventRecord]:
     """What the node reported about one command (e.g. `applied`, or the tone's play events), oldest first."""
     query = (
@@ -165,5 +177,6 @@ __all__ = [
     "UnknownNode",
     "build_node_command",
     "command_events",
+    "send_from_app",
     "send_node_control",
 ]

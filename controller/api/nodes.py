@@ -11,7 +11,7 @@ from sqlmodel import select
 from controller.accounts.actor import Actor
 from controller.api.deps import CtxDep, Page, SessionDep
 from controller.models import Node, NodePublic
-from controller.node_control import NodeControlError, NodeControlRequest, send_node_control
+from controller.node_control import NodeControlError, NodeControlRequest, send_from_app
 
 router = APIRouter(prefix="/nodes", tags=["nodes"])
 
@@ -54,10 +54,7 @@ def control_node(
 ) -> NodeControlAccepted:
     """Volume, test tone, restart or stop on one node: 202 once the signed command is published."""
     try:
-        command_id = send_node_control(
-            session, signer=ctx.announcer.signer, publisher=ctx.publisher, now=ctx.clock(), actor=Actor.api(),
-            node_id=node_id, request=body, ttl_s=ctx.settings.node_control_ttl_s,
-        )
+        command_id = send_from_app(ctx, session, Actor.api(), node_id, body)
     except NodeControlError as exc:
         raise HTTPException(exc.status_code, exc.detail) from None
     return NodeControlAccepted(node=node_id, action=body.action.value, command=command_id)
