@@ -188,11 +188,13 @@ def create_app(
     `app.state.ctx.fleet` directly.
     """
     now = clock or utcnow
+    from controller.accounts.users import warn_if_no_admin
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = await run_in_threadpool(_start, settings, pipeline, speech_engine, publisher, now)
         app.state.ctx = ctx
+        await run_in_threadpool(warn_if_no_admin, ctx.engine)  # the web app's first-admin hint
         try:
             yield
         finally:
@@ -215,6 +217,9 @@ def create_app(
         app.include_router(module.router, prefix=API_PREFIX, dependencies=[Depends(require_token)])
     app.include_router(audio.router)
     app.include_router(health.router)
+    from controller.web import install_web
+
+    install_web(app)  # the web app for officials and technicians (pages, /static, /login)
     return app
 
 

@@ -197,6 +197,56 @@ class ControllerSettings(TtsSettings):
     )
     # --- end fleet ingestion ---
 
+    # --- web accounts (issue 5) ---
+    session_idle_s: int = Field(
+        default=2 * 3600,
+        ge=60,
+        le=7 * 86400,
+        description="A web login ends after this many seconds without a request (idle timeout).",
+    )
+    session_max_s: int = Field(
+        default=12 * 3600,
+        ge=300,
+        le=30 * 86400,
+        description="A web login ends this many seconds after it began, however active (absolute lifetime).",
+    )
+    login_window_s: int = Field(
+        default=900,
+        ge=10,
+        le=86400,
+        description="Failed logins are counted over this many seconds for the limits below.",
+    )
+    login_max_failures_user: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="This many failed logins for one username within login_window_s lock that username.",
+    )
+    login_max_failures_ip: int = Field(
+        default=20,
+        ge=1,
+        le=100_000,
+        description="This many failed logins from one client address within login_window_s lock that address "
+        "(behind a reverse proxy, run uvicorn with proxy headers so the real address is seen).",
+    )
+    login_lockout_s: int = Field(
+        default=900,
+        ge=1,
+        le=86400,
+        description="How long a locked username or address must wait before trying again.",
+    )
+    cookie_secure: bool | None = Field(
+        default=None,
+        description="Mark the login cookies Secure (sent over HTTPS only). Default: true in production mode, "
+        "false in development; set false only when the controller is reached over plain HTTP on a trusted LAN.",
+    )
+
+    @property
+    def secure_cookies(self) -> bool:
+        """`cookie_secure`, or the mode's default when unset (production: HTTPS only)."""
+        return self.cookie_secure if self.cookie_secure is not None else not self.is_development
+    # --- end web accounts ---
+
     # --- node control and alerts (issue 5) ---
     node_control_ttl_s: float = Field(
         default=120.0,

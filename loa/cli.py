@@ -40,6 +40,12 @@ def _tts(argv: list[str]) -> int:
     return main(argv)
 
 
+def _user(argv: list[str]) -> int:
+    from controller.user_cli import main
+
+    return main(argv)
+
+
 def _keys(argv: list[str]) -> int:
     from pathlib import Path
 
@@ -65,6 +71,7 @@ COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
     "bench": (_bench, "benchmarks that print JSON figures (fanout)"),
     "tts": (_tts, "Vietnamese speech on the command line (normalize, say, voices)"),
     "keys": (_keys, "make the command-signing key pair"),
+    "user": (_user, "web app accounts (add, list, passwd, role, disable, enable)"),
 }
 
 

@@ -111,3 +111,7 @@ __all__ = [
     "ZoneKind",
     "ZonePublic",
 ]
+
+# The web accounts' tables (users, sessions, failed logins), registered with the rest. Imported
+# last and as a module: controller.accounts.models itself imports controller.models.columns.
+from controller.accounts import models as _accounts_models  # noqa: E402,F401

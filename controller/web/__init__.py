@@ -1,0 +1,40 @@
+"""The web app for officials and technicians: server-rendered pages over the same domain.
+
+`install_web(app)` is called by `create_app`: it mounts /static, builds the template
+environment, registers the error pages and the security headers, and includes
+`build_web_router()`. Conventions for page authors are in controller/web/README.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def build_web_router() -> APIRouter:
+    """Every page router of the web app (kept out of the OpenAPI schema: it documents the REST API)."""
+    from controller.web import auth, users
+
+    router = APIRouter(include_in_schema=False)
+    router.include_router(auth.router)
+    router.include_router(users.router)
+    return router
+
+
+def install_web(app: FastAPI) -> None:
+    from controller.web.pages import EXCEPTION_HANDLERS, build_templates
+    from controller.web.security import SecurityHeaders
+
+    app.state.web_templates = build_templates()
+    for exc_type, handler in EXCEPTION_HANDLERS.items():
+        app.add_exception_handler(exc_type, handler)
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(build_web_router())
+
+
+__all__ = ["STATIC_DIR", "build_web_router", "install_web"]
