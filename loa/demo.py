@@ -14,7 +14,7 @@ import signal
 import threading
 from pathlib import Path
 
-from loa.stack import Stack, StackOptions
+from loa.stack import DEMO_WEB_USERS, Stack, StackOptions
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,9 +55,17 @@ def _print_welcome(stack: Stack) -> None:
         f"    {n.id:<12} {n.zone_id:<10} {n.name}  ->  {stack.dir / 'nodes' / n.id / 'state' / 'plays.jsonl'}"
         for n in stack.opt.nodes
     )
+    roles = {username: role for username, role, _ in DEMO_WEB_USERS}
+    logins = "\n".join(
+        f"    {roles.get(name, '?'):<11} {name:<10} {password}" for name, password in stack.web_users.items()
+    )
     print(
         f"""
 Loa is running.
+
+  Web app      {stack.url}/login   (Vietnamese; "English" at the top right)
+  Logins       role        username   password (random, made for this demo; kept in {stack.dir / 'secrets.json'})
+{logins}
 
   Controller   {stack.url}   (API docs: {stack.url}/docs)
   API token    {stack.token}

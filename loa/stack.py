@@ -13,6 +13,7 @@ import secrets
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from subprocess import Popen
 
@@ -44,6 +45,14 @@ DEMO_ZONES = (
     ZoneSpec("thon-dong", "Thôn Đông", "hamlet", "xa-an-binh"),
     ZoneSpec("thon-tay", "Thôn Tây", "hamlet", "xa-an-binh"),
 )
+DEMO_WEB_USERS = (
+    ("admin", "admin", "Quản trị viên (demo)"),
+    ("lanh-dao", "leader", "Chủ tịch xã (demo)"),
+    ("bien-tap", "editor", "Cán bộ văn hóa – thông tin (demo)"),
+    ("ky-thuat", "technician", "Kỹ thuật viên (demo)"),
+    ("xem", "viewer", "Người xem (demo)"),
+)
+"""(username, role, display name) of the demo's web logins, one per role."""
 DEMO_NODES = (
     NodeSpec("thon-dong-1", "Cụm loa nhà văn hóa thôn Đông", "thon-dong"),
     NodeSpec("thon-dong-2", "Cụm loa chợ thôn Đông", "thon-dong"),
@@ -165,9 +174,36 @@ class Stack:
                 users = provision.broker_users(
                     session, CONTROLLER_MQTT_USER, hash_password(self.secrets["controller_mqtt_password"])
                 )
+            if settings.is_development:
+                self._seed_web_users(engine)
         finally:
             engine.dispose()
         self.broker = Mosquitto(BrokerConfig(port=self.mqtt_port, directory=self.dir / "broker", users=users))
+
+    def _seed_web_users(self, engine) -> None:
+        """One web login per role with a random password (kept in secrets.json, printed by
+        `loa demo`). Development mode only: a production controller has no built-in logins."""
+        from sqlmodel import Session
+
+        from controller.accounts import users
+
+        known: dict[str, str] = self.secrets.setdefault("web_users", {})
+        now = datetime.now(UTC)
+        with Session(engine) as session:
+            for username, role, display_name in DEMO_WEB_USERS:
+                if username in known and users.get_user(session, username) is not None:
+                    continue
+                known[username] = secrets.token_urlsafe(12)
+                if users.get_user(session, username) is None:
+                    users.add_user(session, username=username, display_name=display_name, role=role,
+                                   password=known[username], now=now, actor="loa-demo")
+                else:
+                    users.set_password(session, username, known[username], now=now, actor="loa-demo")
+
+    @property
+    def web_users(self) -> dict[str, str]:
+        """Demo logins, username -> password (empty outside development mode)."""
+        return dict(self.secrets.get("web_users", {}))
 
     def agent_config_path(self, node_id: str) -> Path:
         return self.dir / "nodes" / node_id / "agent.toml"
@@ -281,4 +317,4 @@ def _write_private_json(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
-__all__ = ["DEMO_NODES", "DEMO_ZONES", "NodeSpec", "Stack", "StackOptions", "ZoneSpec", "wait_port"]
+__all__ = ["DEMO_NODES", "DEMO_WEB_USERS", "DEMO_ZONES", "NodeSpec", "Stack", "StackOptions", "ZoneSpec", "wait_port"]
