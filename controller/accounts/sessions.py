@@ -54,8 +54,9 @@ def create(
     presented) is deleted first: the id always changes at login. The caller commits."""
     if replaces:
         delete_token(session, replaces)
+    if user.id is None:
+        raise ValueError("a session needs a stored user")
     token = new_token()
-    assert user.id is not None  # a stored user
     row = WebSession(
         id=token_hash(token),
         user_id=user.id,

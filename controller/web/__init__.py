@@ -26,12 +26,16 @@ def build_web_router() -> APIRouter:
 
 
 def install_web(app: FastAPI) -> None:
-    from controller.web.pages import EXCEPTION_HANDLERS, build_templates
+    from fastapi.exceptions import RequestValidationError
+
+    from controller.web.pages import EXCEPTION_HANDLERS, build_templates, validation_handler
     from controller.web.security import SecurityHeaders
 
     app.state.web_templates = build_templates()
     for exc_type, handler in EXCEPTION_HANDLERS.items():
         app.add_exception_handler(exc_type, handler)
+    api_validation = app.exception_handlers.get(RequestValidationError)
+    app.add_exception_handler(RequestValidationError, validation_handler(api_validation))
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(build_web_router())

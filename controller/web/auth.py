@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -18,7 +17,7 @@ from controller.api.deps import CtxDep
 from controller.audit import record
 from controller.web.deps import CurrentUser, OptionalUser
 from controller.web.i18n import pick_lang, translator
-from controller.web.pages import current_lang, redirect, render
+from controller.web.pages import LOCAL_TZ, current_lang, redirect, render
 from controller.web.security import (
     LANG_COOKIE,
     SESSION_COOKIE,
@@ -30,8 +29,6 @@ from controller.web.security import (
 )
 
 FIRST_USER_COMMAND = "loa user add --username admin --role admin"
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-"""Lock-out times are shown in Vietnam's time, which every commune shares."""
 
 router = APIRouter(include_in_schema=False)
 

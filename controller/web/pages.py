@@ -9,8 +9,10 @@ never at import time, with autoescaping on for every template.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 from fastapi import Request
@@ -28,6 +30,8 @@ from controller.web.i18n import LANG_NAMES, LANGS, pick_lang, translator
 from controller.web.security import LANG_COOKIE, CsrfError, anon_csrf_token, set_anon_csrf_cookie
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+"""Times on pages are Vietnam's (UTC+7, no daylight saving), which every commune shares."""
 
 NAV: tuple[tuple[str, str, Perm], ...] = (
     ("/compose", "nav.compose", Perm.ANNOUNCE_DRAFT),
@@ -45,6 +49,11 @@ _API_PREFIXES = ("/api/", "/audio/", "/docs", "/redoc", "/openapi.json", "/healt
 log = logging.getLogger(__name__)
 
 
+def local_time(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    """Template filter `|local_time`: an aware UTC time as Vietnam's wall-clock time (empty for None)."""
+    return value.astimezone(LOCAL_TZ).strftime(fmt) if value is not None else ""
+
+
 def build_templates() -> Jinja2Templates:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
@@ -53,6 +62,7 @@ def build_templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["local_time"] = local_time
     return Jinja2Templates(env=env)
 
 
@@ -175,6 +185,21 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return HTMLResponse(html, status_code=500)
 
 
+def validation_handler(api_handler: Any) -> Any:
+    """A page for a malformed browser request (a tampered form, a letter where a number
+    belongs); the REST API keeps its JSON 422 from `api_handler`. Page authors should still
+    take form fields as strings and explain problems per field (README: form pattern)."""
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        if is_json_path(request.url.path) and api_handler is not None:
+            return await api_handler(request, exc)
+        if is_json_path(request.url.path):
+            return JSONResponse({"detail": "invalid request"}, status_code=422)
+        return error_page(request, 422, "error.other")
+
+    return handler
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     LoginRequired: _login_required,
     Forbidden: _forbidden,
@@ -183,4 +208,4 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     Exception: _server_error,
 }
 
-__all__ = ["NAV", "build_templates", "current_lang", "error_page", "flash", "is_json_path", "redirect", "render"]
+__all__ = ["LOCAL_TZ", "NAV", "build_templates", "local_time", "validation_handler", "current_lang", "error_page", "flash", "is_json_path", "redirect", "render"]

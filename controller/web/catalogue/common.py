@@ -53,4 +53,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The system failed to handle the request. Please try again; if it keeps failing, tell a technician.",
     ),
     "error.other.title": ("Yêu cầu không hợp lệ", "Invalid request"),
+    "error.other.body": (
+        "Dữ liệu gửi lên không đúng dạng. Vui lòng quay lại, tải lại trang và nhập lại.",
+        "The data sent was not in the expected form. Please go back, reload the page and try again.",
+    ),
 }
