@@ -42,6 +42,12 @@ def run_programme(
         "emergency_post_s": summary([r["post_s"] for r in preempt], 3),
         "preemption_latency_s": summary([x for r in preempt for x in r["stop_s"]], 3),
         "emergency_start_after_post_s": summary([x for r in preempt for x in r["emergency_start_s"]], 3),
+        # Where the time goes, from the emergency's POST: stored (play_at fixed), play_at,
+        # each node's `received` (command in) and `ready` (audio downloaded and verified).
+        "emergency_stored_s": summary([r["stored_s"] for r in preempt], 3),
+        "emergency_play_at_s": summary([r["play_at_s"] for r in preempt], 3),
+        "emergency_received_s": summary([x for r in preempt for x in r["received_s"]], 3),
+        "emergency_ready_s": summary([x for r in preempt for x in r["ready_s"]], 3),
     }
 
 
@@ -99,7 +105,12 @@ def _preemption_round(system, ids, round_no: int) -> dict:
     e_starts = [
         parse_ts(p["started_at"]) - t0 for plays in _plays(stack, ids, emergency["id"]).values() for p in plays
     ]
+    events = tap.events_for(emergency["id"])
     return {
+        "stored_s": parse_ts(emergency["created_at"]) - t0,
+        "play_at_s": parse_ts(emergency["play_at"]) - t0,
+        "received_s": [e.at.timestamp() - t0 for e in events if e.event.value == "received"],
+        "ready_s": [e.at.timestamp() - t0 for e in events if e.event.value == "ready"],
         "complete": complete and len(stopped) == len(ids),
         "post_s": post_s,
         "stop_s": stopped,
