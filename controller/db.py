@@ -7,11 +7,11 @@ block the writer), a busy timeout (writers queue instead of failing) and
 front; with a plain deferred BEGIN the lock upgrade fails at once with "database is
 locked" when another writer committed in between, and the busy timeout never helps).
 
-Tables are made with `SQLModel.metadata.create_all` for now; schema changes will go
-through migrations (Alembic) once the schema settles, as the design asks. Until then
-`init_db` also adds *nullable* columns that a newer release declares and an existing
-database lacks (e.g. `announcement.fallback_reason`), so an upgrade does not need a
-fresh database; anything else is refused with a message.
+The schema changes through migrations (Alembic, `controller.migrations`): `init_db`
+upgrades to the newest revision on every start and in `loa controller init-db`, on the
+same tuned engine, so migrations take the same locks as everything else. Databases
+made before migrations existed are recognised and brought up first; docs/operations.md
+tells how to add a revision.
 """
 
 from __future__ import annotations
@@ -22,15 +22,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event, inspect, make_url, text
-from sqlalchemy.schema import CreateColumn
-from sqlmodel import Session, SQLModel, create_engine
+from sqlalchemy import Connection, Engine, event, make_url, text
+from sqlmodel import Session, create_engine
 
+from controller import migrations
 from controller import models  # noqa: F401  (registers every table on SQLModel.metadata)
 from controller.lexicon import models as lexicon_models  # noqa: F401  (the lexicon tables)
+from controller.migrations import legacy
+from controller.migrations.legacy import SchemaError
 from controller.settings import ControllerSettings
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+MIGRATION_LOCK_KEY = 0x4C6F61  # "Loa": the PostgreSQL advisory lock migrations hold
 
 log = logging.getLogger(__name__)
 
@@ -71,45 +74,47 @@ def _tune_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-class SchemaError(RuntimeError):
-    """The database's schema is older than the code in a way `init_db` cannot fix."""
-
-
 def init_db(engine: Engine) -> None:
-    """Create missing tables and add missing nullable columns (idempotent). Migrations replace this later."""
-    SQLModel.metadata.create_all(engine)
-    _add_missing_columns(engine)
-    _warn_old_delivery_key(engine)
+    """Bring the database to this release's schema (idempotent); at start-up and by `init-db`.
+
+    An empty database gets every revision from the baseline on; one made by `create_all`
+    before migrations (no `alembic_version`) is first brought to the baseline by
+    `controller.migrations.legacy` and stamped; a current one is left alone. All of it
+    runs in one transaction, so a failed migration leaves the database as it was (SQLite
+    and PostgreSQL both roll DDL back), and two processes starting at once take turns.
+    """
+    with engine.connect() as conn, _sqlite_foreign_keys_off(conn):
+        with conn.begin():  # BEGIN IMMEDIATE on SQLite: the write lock before the first look
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            revision = migrations.current_revision(conn)
+            if revision is None and legacy.is_legacy(conn):
+                log.warning("database made before migrations: bringing it to revision %s", migrations.BASELINE)
+                legacy.adopt(conn)
+                migrations.stamp(conn, migrations.BASELINE)
+            elif revision is not None and not migrations.is_known(revision):
+                raise SchemaError(
+                    f"the database is at schema revision {revision}, which this release does not know "
+                    "(made by a newer release?); run that release or restore a backup"
+                )
+            if revision != migrations.head_revision():
+                migrations.upgrade(conn)
 
 
-def _warn_old_delivery_key(engine: Engine) -> None:
-    """A database made before scheduled announcements keeps the unique key (announcement,
-    node) on deliveries, which refuses a recurring schedule's second occurrence on a node.
-    Rebuilding a SQLite table is a migration's job; say so loudly instead of failing later."""
-    with engine.connect() as conn:
-        keys = inspect(conn).get_unique_constraints("delivery")
-    if any(sorted(k.get("column_names") or []) == ["announcement_id", "node_id"] for k in keys):
-        log.warning(
-            "table delivery still has the unique key (announcement_id, node_id): recurring schedules "
-            "will fail to dispatch a second occurrence; migrate or start from a fresh database"
-        )
-
-
-def _add_missing_columns(engine: Engine) -> None:
-    with engine.begin() as conn:
-        inspector = inspect(conn)
-        for table in SQLModel.metadata.sorted_tables:
-            present = {c["name"] for c in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name in present:
-                    continue
-                if not column.nullable or column.primary_key:
-                    raise SchemaError(
-                        f"table {table.name} lacks the required column {column.name}; "
-                        "this database needs a migration"
-                    )
-                ddl = CreateColumn(column).compile(dialect=engine.dialect)
-                conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {ddl}"))
+@contextmanager
+def _sqlite_foreign_keys_off(conn: Connection) -> Iterator[None]:
+    """SQLite rebuilds a table to alter it (drop, copy, rename); with foreign keys on, dropping
+    `node` would cascade into `delivery`. The pragma is a no-op inside a transaction, so it is
+    set on the driver connection before the migration transaction begins, and always restored."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    driver = conn.connection.driver_connection
+    driver.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        driver.execute("PRAGMA foreign_keys=ON")
 
 
 def check_db(engine: Engine) -> bool:

@@ -270,6 +270,7 @@ def test_old_database_gains_the_approval_columns(tmp_path: Any) -> None:
     with engine.begin() as conn:
         for column in new_columns:
             conn.execute(text(f"ALTER TABLE announcement DROP COLUMN {column}"))
+        conn.execute(text("DROP TABLE alembic_version"))  # made by create_all, before migrations
         conn.execute(text(
             "INSERT INTO announcement (text, voice, rate, priority, chime, targets, status, created_at, play_at,"
             " expires_at, audio_sha256, audio_size, audio_duration_ms, command_ids) VALUES ('cũ', 'vi', 150,"
