@@ -63,6 +63,8 @@ def _login_page(request: Request, ctx: CtxDep, *, username: str = "", error: str
             "notice": notice,
             "next": safe_next(request.query_params.get("next"), ""),
             "no_accounts": t("login.no_accounts", command=FIRST_USER_COMMAND) if _no_accounts(ctx) else None,
+            # Secure cookies over plain HTTP are dropped by the browser: login would loop silently.
+            "insecure": t("login.insecure") if ctx.settings.secure_cookies and request.url.scheme != "https" else None,
         },
         status_code=status_code,
     )

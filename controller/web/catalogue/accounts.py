@@ -25,6 +25,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Chưa có tài khoản nào. Quản trị viên cần tạo tài khoản đầu tiên trên máy chủ bằng lệnh: {command}",
         "No account exists yet. An administrator must create the first one on the server with: {command}",
     ),
+    "login.insecure": (
+        "Trang này đang mở qua HTTP thường nhưng máy chủ chỉ gửi cookie đăng nhập qua HTTPS, nên sẽ không "
+        "đăng nhập được. Hãy mở bằng địa chỉ https://, hoặc (chỉ trong mạng nội bộ tin cậy) đặt "
+        "LOA_COOKIE_SECURE=false.",
+        "This page is open over plain HTTP but the server sends its login cookie over HTTPS only, so logging "
+        "in will not work. Open it with an https:// address, or (on a trusted LAN only) set "
+        "LOA_COOKIE_SECURE=false.",
+    ),
     "login.logged_out": ("Bạn đã đăng xuất.", "You are logged out."),
     "login.expired": ("Phiên làm việc đã hết hạn, vui lòng đăng nhập lại.", "Your session expired; please log in again."),
     # users page

@@ -191,3 +191,11 @@ def test_no_accounts_yet_says_how_to_make_one(env) -> None:
 
     page = TestClient(env.client.app, base_url="https://testserver").get("/login")
     assert "Chưa có tài khoản nào" in page.text and "loa user add" in page.text
+
+
+def test_plain_http_with_secure_cookies_is_explained(web: Web) -> None:
+    from fastapi.testclient import TestClient
+
+    plain = TestClient(web.env.client.app, base_url="http://testserver").get("/login")
+    assert "LOA_COOKIE_SECURE=false" in plain.text
+    assert "LOA_COOKIE_SECURE" not in web.anon().get("/login").text  # https: nothing to say
