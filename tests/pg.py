@@ -33,7 +33,8 @@ START_TIMEOUT_S = 30
 
 def find_bindir() -> Path:
     """The newest /usr/lib/postgresql/<version>/bin with initdb and pg_ctl."""
-    candidates = [p for p in Path("/usr/lib/postgresql").glob("*/bin") if (p / "initdb").exists() and (p / "pg_ctl").exists()]
+    found = Path("/usr/lib/postgresql").glob("*/bin")
+    candidates = [p for p in found if (p / "initdb").exists() and (p / "pg_ctl").exists()]
     if not candidates:
         raise RuntimeError(
             "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin; "
@@ -85,7 +86,9 @@ class PostgresServer:
 
     def _run(self, tool: str, *args: str) -> None:
         command = [*self.as_user, str(self.bindir / tool), *args]
-        done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, check=False)
+        done = subprocess.run(
+            command, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, check=False
+        )
         if done.returncode != 0:
             log = self.root / "server.log"
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
@@ -99,7 +102,8 @@ class PostgresServer:
         import psycopg
 
         name = f"loa_test_{next(self._names)}"
-        with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True) as conn:
+        admin = {"host": "127.0.0.1", "port": self.port, "user": "postgres", "dbname": "postgres"}
+        with psycopg.connect(**admin, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.admin_url(name)
 

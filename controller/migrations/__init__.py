@@ -70,4 +70,13 @@ def stamp(connection: sa.Connection, revision: str) -> None:
     command.stamp(alembic_config(connection), revision)
 
 
-__all__ = ["BASELINE", "SCRIPT_DIR", "alembic_config", "current_revision", "head_revision", "is_known", "stamp", "upgrade"]
+__all__ = [
+    "BASELINE",
+    "SCRIPT_DIR",
+    "alembic_config",
+    "current_revision",
+    "head_revision",
+    "is_known",
+    "stamp",
+    "upgrade",
+]

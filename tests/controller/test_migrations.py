@@ -4,6 +4,8 @@ and a database this release cannot read is refused without being touched."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -56,7 +58,8 @@ def make_pre_migration_database(engine: Engine) -> None:
         at = "'2025-01-01 00:00:00'"
         conn.execute(sa.text("INSERT INTO zone (id, name, kind) VALUES ('thon-a', 'Thôn A', 'hamlet')"))
         conn.execute(sa.text(
-            "INSERT INTO node (id, name, zone_id, mqtt_password_hash, online) VALUES ('a-1', 'Cụm A', 'thon-a', 'x', false)"
+            "INSERT INTO node (id, name, zone_id, mqtt_password_hash, online)"
+            " VALUES ('a-1', 'Cụm A', 'thon-a', 'x', false)"
         ))  # fmt: skip
         conn.execute(sa.text(
             "INSERT INTO announcement (text, voice, rate, priority, chime, targets, status, created_at, play_at,"
@@ -64,7 +67,8 @@ def make_pre_migration_database(engine: Engine) -> None:
             f" 'normal', false, '{{}}', 'sent', {at}, {at}, {at}, 'ab', 1, 1, '[]')"
         ))  # fmt: skip
         conn.execute(sa.text(
-            f"INSERT INTO delivery (announcement_id, node_id, command_id, state, updated_at) VALUES (1, 'a-1', 'c0', 'finished', {at})"
+            "INSERT INTO delivery (announcement_id, node_id, command_id, state, updated_at)"
+            f" VALUES (1, 'a-1', 'c0', 'finished', {at})"
         ))  # fmt: skip
 
 
@@ -76,15 +80,17 @@ def assert_brought_up(engine: Engine) -> None:
         assert conn.execute(sa.text("SELECT id, version FROM lexicon_state")).all() == [(1, 0)]
     with Session(engine) as s:
         announcement = s.get(Announcement, 1)
-        assert announcement is not None and announcement.source == "text" and announcement.skipped_approval is False
+        assert announcement is not None
+        assert (announcement.source, announcement.skipped_approval) == ("text", False)
         announcement.status = AnnouncementStatus.AWAITING_APPROVAL  # 17 characters: the widened column takes it
         s.add(announcement)
         for occurrence in ("2025-03-01T07:00", "2025-03-02T07:00"):  # one node, two occurrences
-            s.add(Delivery(announcement_id=1, node_id="a-1", command_id=f"c-{occurrence}", updated_at=T0, occurrence=occurrence))
+            s.add(Delivery(announcement_id=1, node_id="a-1", command_id=occurrence, updated_at=T0, occurrence=occurrence))
         s.commit()
         assert len(s.exec(select(Delivery).where(Delivery.node_id == "a-1")).all()) == 3
     with Session(engine) as s, pytest.raises(IntegrityError):
-        s.add(Delivery(announcement_id=1, node_id="a-1", command_id="again", updated_at=T0, occurrence="2025-03-01T07:00"))
+        again = Delivery(announcement_id=1, node_id="a-1", command_id="again", updated_at=T0, occurrence="2025-03-01T07:00")
+        s.add(again)
         s.commit()
 
 
@@ -130,6 +136,38 @@ def test_a_pre_migration_database_is_brought_up(engine: Engine) -> None:
         keys = sa.inspect(conn).get_unique_constraints("delivery")
     assert [k["column_names"] for k in keys] == [["announcement_id", "occurrence", "node_id"]]
     assert_brought_up(engine)
+
+
+def init_db_at_once(make_engine: Callable[[], Engine], processes: int = 3) -> list[BaseException]:
+    """Several controllers (own engines) starting on one new database at the same moment."""
+    engines = [make_engine() for _ in range(processes)]
+    start, errors = threading.Barrier(processes), []
+
+    def run(engine: Engine) -> None:
+        start.wait()
+        try:
+            init_db(engine)
+        except BaseException as exc:  # collected and asserted on in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(engine,)) for engine in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    for engine in engines:
+        engine.dispose()
+    return errors
+
+
+def test_controllers_starting_together_migrate_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'loa.db'}"
+    assert init_db_at_once(lambda: engine_for_url(url)) == []
+    engine = engine_for_url(url)
+    with engine.connect() as conn:
+        assert migrations.current_revision(conn) == migrations.head_revision()
+        assert conn.execute(sa.text("SELECT count(*) FROM lexicon_state")).scalar_one() == 1
+    engine.dispose()
 
 
 def test_a_database_from_a_newer_release_is_refused(engine: Engine) -> None:

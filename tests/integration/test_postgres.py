@@ -26,7 +26,7 @@ from protocol.signing import generate_keypair
 from protocol.topics import node_events
 from tests.controller.conftest import AUTH, make_settings
 from tests.controller.factories import FakeClock, FakePipeline, FakePublisher, seed_province
-from tests.controller.test_migrations import assert_brought_up, make_pre_migration_database
+from tests.controller.test_migrations import assert_brought_up, init_db_at_once, make_pre_migration_database
 from tests.pg import postgres_server, postgres_url  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.integration
@@ -49,6 +49,17 @@ def test_migrations_reach_head_and_match_the_models(postgres_url: str) -> None: 
             assert conn.dialect.name == "postgresql"
             assert migrations.current_revision(conn) == migrations.head_revision()
             assert autogen.differences(conn) == []
+    finally:
+        engine.dispose()
+
+
+def test_controllers_starting_together_migrate_once(postgres_url: str) -> None:  # noqa: F811
+    """The advisory lock: without it two `CREATE TABLE`s race and one start fails."""
+    assert init_db_at_once(lambda: engine_for_url(postgres_url)) == []
+    engine = engine_for_url(postgres_url)
+    try:
+        with engine.connect() as conn:
+            assert migrations.current_revision(conn) == migrations.head_revision()
     finally:
         engine.dispose()
 
@@ -78,7 +89,8 @@ def test_controller_runs_on_postgresql(postgres_url: str, tmp_path: Path) -> Non
         assert engine.dialect.name == "postgresql"
         with Session(engine) as session:
             seed_province(session)
-        res = client.post("/api/v1/announcements", json={"text": "Họp thôn lúc 8 giờ", "targets": {"zones": ["thon-dong"]}})
+        announcement = {"text": "Họp thôn lúc 8 giờ", "targets": {"zones": ["thon-dong"]}}
+        res = client.post("/api/v1/announcements", json=announcement)
         assert res.status_code == 201, res.text
         body = res.json()
         assert publisher.published, "the announcement was not published"
@@ -86,7 +98,9 @@ def test_controller_runs_on_postgresql(postgres_url: str, tmp_path: Path) -> Non
             deliveries = session.exec(select(Delivery).where(Delivery.announcement_id == body["id"])).all()
         assert deliveries and {d.state for d in deliveries} == {"sent"}
         first = min(deliveries, key=lambda d: d.node_id)
-        report = NodeEvent(node=first.node_id, cmd=first.command_id, announcement=body["id"], event=EventKind.FINISHED, at=clock())
+        report = NodeEvent(
+            node=first.node_id, cmd=first.command_id, announcement=body["id"], event=EventKind.FINISHED, at=clock()
+        )
         app.state.ctx.fleet.on_event(node_events(first.node_id), report.to_json())
         got = client.get(f"/api/v1/announcements/{body['id']}").json()
         assert {d["node_id"]: d["state"] for d in got["deliveries"]}[first.node_id] == "finished"
