@@ -48,6 +48,7 @@ def context_options(dialect_name: str) -> dict[str, Any]:
         "target_metadata": target_metadata(),
         "render_as_batch": dialect_name == "sqlite",
         "compare_type": True,
+        "compare_server_default": True,
         "render_item": _render_item,
     }
 

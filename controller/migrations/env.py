@@ -18,7 +18,9 @@ def _run() -> None:
     connection = context.config.attributes.get("connection")
     if connection is None or context.is_offline_mode():
         raise RuntimeError("migrations run through controller.db.init_db or `python -m controller.migrations`")
-    context.configure(connection=connection, **autogen.context_options(connection.dialect.name))
+    # Both databases roll DDL back, and init_db runs everything in one transaction.
+    options = autogen.context_options(connection.dialect.name)
+    context.configure(connection=connection, transactional_ddl=True, **options)
     with context.begin_transaction():
         context.run_migrations()
 
