@@ -99,6 +99,21 @@ def init_db(engine: Engine) -> None:
                 )
             if revision != migrations.head_revision():
                 migrations.upgrade(conn)
+                _check_foreign_keys(conn)
+
+
+def _check_foreign_keys(conn: Connection) -> None:
+    """With SQLite's foreign keys off, a migration could leave rows pointing nowhere; refuse
+    (and so roll back) rather than start on a database whose cascades no longer hold."""
+    if conn.dialect.name != "sqlite":
+        return
+    dangling = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if dangling:
+        table, rowid, parent = dangling[0][0], dangling[0][1], dangling[0][2]
+        raise SchemaError(
+            f"migrating left {len(dangling)} rows whose foreign keys point nowhere "
+            f"(first: {table} row {rowid} -> {parent}); the database is unchanged"
+        )
 
 
 @contextmanager

@@ -197,3 +197,17 @@ def test_check_and_revision_helpers(tmp_path: Path, capsys: pytest.CaptureFixtur
     written = Path(capsys.readouterr().out.strip().splitlines()[-1])
     assert written.parent == tmp_path and written.name == f"{int(migrations.head_revision()) + 1:04d}_nothing_new.py"
     assert f"down_revision = '{migrations.head_revision()}'" in written.read_text()
+
+
+def test_rows_pointing_nowhere_after_migrating_are_refused(engine: Engine) -> None:
+    """Foreign keys are off while migrating on SQLite; the result is checked before commit."""
+    make_pre_migration_database(engine)
+    with engine.connect() as conn:
+        conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        with conn.begin():
+            conn.execute(sa.text("DELETE FROM node"))  # the delivery's node is gone
+        conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+    with pytest.raises(SchemaError, match="delivery row 1 -> node"):
+        init_db(engine)
+    with engine.connect() as conn:
+        assert "alembic_version" not in sa.inspect(conn).get_table_names()
