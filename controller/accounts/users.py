@@ -194,9 +194,7 @@ def authenticate(
     """
     name = normalise_username(username)[:64]
     until = throttle.locked_until(session, username=name, ip=ip, now=now, limits=limits)
-    if until is not None:
-        audit.record(session, at=now, actor=name or "?", action="login.locked", detail={"ip": ip, "until": until.isoformat()})
-        session.commit()
+    if until is not None:  # not audited again: a locked-out flood must not fill the log
         return LoginResult("locked", retry_at=until)
     user = get_user(session, name) if name else None
     ok = passwords.verify_password(user.password_hash if user else passwords.dummy_hash(), password[: passwords.MAX_CHARS * 4])
@@ -205,7 +203,11 @@ def authenticate(
         audit.record(session, at=now, actor=name or "?", action="login.failed", detail={"ip": ip})
         session.commit()
         until = throttle.locked_until(session, username=name, ip=ip, now=now, limits=limits)
-        return LoginResult("locked", retry_at=until) if until is not None else LoginResult("bad")
+        if until is None:
+            return LoginResult("bad")
+        audit.record(session, at=now, actor=name or "?", action="login.locked", detail={"ip": ip, "until": until.isoformat()})
+        session.commit()
+        return LoginResult("locked", retry_at=until)
     if not user.active:
         audit.record(session, at=now, actor=name, action="login.disabled", detail={"ip": ip})
         session.commit()

@@ -199,3 +199,12 @@ def test_plain_http_with_secure_cookies_is_explained(web: Web) -> None:
     plain = TestClient(web.env.client.app, base_url="http://testserver").get("/login")
     assert "LOA_COOKIE_SECURE=false" in plain.text
     assert "LOA_COOKIE_SECURE" not in web.anon().get("/login").text  # https: nothing to say
+
+
+def test_a_locked_out_flood_does_not_fill_the_audit_log(web: Web) -> None:
+    client = web.anon()
+    for _ in range(web.env.ctx.settings.login_max_failures_user + 10):
+        _attempt(web, client, "leader", "not-the-password")
+    actions = _actions(web)
+    assert actions.count("login.failed") == web.env.ctx.settings.login_max_failures_user
+    assert actions.count("login.locked") == 1
