@@ -76,22 +76,34 @@ def _load(ctx: AppContext, token: str | None) -> WebUser | None:
         )
 
 
-async def optional_user(request: Request, ctx: CtxDep) -> WebUser | None:
-    """The logged-in user or None; unsafe methods must carry the matching CSRF token."""
-    # FastAPI resolves this once per request however many dependencies ask for it.
+async def _session_user(request: Request, ctx: CtxDep) -> WebUser | None:
+    """The session's user, unchecked (FastAPI resolves it once per request)."""
     user = await run_in_threadpool(_load, ctx, request.cookies.get(SESSION_COOKIE))
+    request.state.web_user = user  # for render(): the page frame shows who is logged in
+    return user
+
+
+async def optional_user(
+    request: Request, ctx: CtxDep, user: Annotated[WebUser | None, Depends(_session_user)]
+) -> WebUser | None:
+    """The logged-in user or None; unsafe methods must carry the session's CSRF token, or
+    without a session the pre-login one (login form, language switch)."""
     expected = user.csrf_token if user is not None else request.cookies.get(ANON_CSRF_COOKIE)
     await check_csrf(request, ctx.settings, expected)
-    request.state.web_user = user  # for render(): the page frame shows who is logged in
     return user
 
 
 OptionalUser = Annotated[WebUser | None, Depends(optional_user)]
 
 
-async def current_user(request: Request, user: OptionalUser) -> WebUser:
+async def current_user(
+    request: Request, ctx: CtxDep, user: Annotated[WebUser | None, Depends(_session_user)]
+) -> WebUser:
+    """Logged out is checked before CSRF: a form sent after the session expired gets the
+    "log in again" answer (which shows what was typed), not a bare CSRF refusal."""
     if user is None:
         raise LoginRequired()
+    await check_csrf(request, ctx.settings, user.csrf_token)
     return user
 
 

@@ -137,17 +137,58 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def error_page(request: Request, status_code: int, key: str) -> Response:
-    """An error in the user's language: a page, or `{"detail": …}` for JSON paths."""
+def error_page(
+    request: Request, status_code: int, key: str, *, kept: list[tuple[str, str]] | None = None, login_next: str | None = None
+) -> Response:
+    """An error in the user's language: a page, or `{"detail": …}` for JSON paths.
+
+    `kept`: what the refused form carried, shown back for copying (nothing typed is lost);
+    `login_next`: offer a login link that returns there.
+    """
     t = translator(current_lang(request))
     if is_json_path(request.url.path):
         return JSONResponse({"detail": t(f"{key}.title")}, status_code=status_code)
-    return render(request, "error.html", {"title": t(f"{key}.title"), "body": t(f"{key}.body")}, status_code=status_code)
+    context = {"title": t(f"{key}.title"), "body": t(f"{key}.body"), "kept": kept or [], "login_next": login_next}
+    return render(request, "error.html", context, status_code=status_code)
+
+
+MAX_KEPT_FIELDS = 30
+_NOT_KEPT = ("csrf_token", "password")
+
+
+async def kept_fields(request: Request) -> list[tuple[str, str]]:
+    """The text fields of a refused form (never tokens or passwords), to show back."""
+    if request.method in ("GET", "HEAD") or not request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        return []
+    try:
+        form = await request.form()
+    except Exception:  # a malformed body: nothing to show back, the page still answers
+        return []
+    kept = [
+        (name, value)
+        for name, value in form.multi_items()
+        if isinstance(value, str) and value.strip() and not any(word in name for word in _NOT_KEPT)
+    ]
+    return kept[:MAX_KEPT_FIELDS]
+
+
+def _back_to(request: Request) -> str:
+    """The local page the refused form came from (its Referer), else home."""
+    from urllib.parse import urlsplit
+
+    from controller.web.security import safe_next
+
+    referer = urlsplit(request.headers.get("referer", ""))
+    return safe_next(referer.path + (f"?{referer.query}" if referer.query else ""), "/")
 
 
 async def _login_required(request: Request, _exc: Exception) -> Response:
     if is_json_path(request.url.path):
         return JSONResponse({"detail": "not logged in"}, status_code=401)
+    if request.method not in ("GET", "HEAD"):  # a form sent after the session ended: keep what was typed
+        return error_page(request, 401, "error.expired", kept=await kept_fields(request), login_next=_back_to(request))
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     from urllib.parse import urlencode
 
@@ -159,7 +200,7 @@ async def _forbidden(request: Request, _exc: Exception) -> Response:
 
 
 async def _csrf_failed(request: Request, _exc: Exception) -> Response:
-    return error_page(request, 403, "error.csrf")
+    return error_page(request, 403, "error.csrf", kept=await kept_fields(request))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

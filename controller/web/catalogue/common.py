@@ -47,6 +47,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This form is no longer valid (you may have logged in again, or the page was open too long). "
         "Please reload the page and try again.",
     ),
+    "error.expired.title": ("Phiên đăng nhập đã hết hạn", "Your session has ended"),
+    "error.expired.body": (
+        "Bạn đã bị đăng xuất (do để lâu không dùng hoặc đã đăng xuất ở nơi khác), nên nội dung vừa gửi "
+        "CHƯA được lưu. Hãy sao chép nội dung bên dưới, đăng nhập lại rồi gửi lại.",
+        "You were logged out (idle too long, or logged out elsewhere), so what you just sent was NOT "
+        "saved. Copy it from below, log in again and send it again.",
+    ),
+    "error.kept.title": ("Nội dung bạn đã nhập", "What you typed"),
+    "error.kept.hint": (
+        "Chưa được lưu. Hãy sao chép trước khi rời trang này (mật khẩu không được hiển thị lại).",
+        "Not saved. Copy it before leaving this page (passwords are not shown again).",
+    ),
     "error.500.title": ("Đã có lỗi xảy ra", "Something went wrong"),
     "error.500.body": (
         "Hệ thống gặp lỗi khi xử lý yêu cầu. Vui lòng thử lại; nếu vẫn lỗi, hãy báo cho kỹ thuật viên.",

@@ -106,3 +106,21 @@ def test_language_switch_before_login(web: Web) -> None:
     page = client.get("/login")
     client.post("/lang", data={"lang": "en", "next": "/login", "csrf_token": csrf_from(page)})
     assert "Log in" in client.get("/login").text
+
+
+def test_form_sent_after_the_session_ended_keeps_what_was_typed(web: Web) -> None:
+    admin = web.admin
+    web.env.clock.advance(web.env.ctx.settings.session_idle_s + 1)
+    form = {"username": "hoa", "display_name": "Trần Thị <Hoa>", "role": "editor",
+            "password": "bí mật không hiện", "password_again": "bí mật không hiện"}
+    response = admin.post("/users", form, headers={"Referer": "https://testserver/users"})
+    assert response.status_code == 401
+    assert "Phiên đăng nhập đã hết hạn" in response.text and "CHƯA được lưu" in response.text
+    assert "Trần Thị &lt;Hoa&gt;" in response.text  # shown back, escaped
+    assert "bí mật không hiện" not in response.text and admin.csrf not in response.text.split("csrf-token")[-1]
+    assert 'href="/login?next=/users"' in response.text
+
+
+def test_csrf_refusal_also_shows_what_was_typed(web: Web) -> None:
+    response = web.admin.post("/users", {"display_name": "Lê Văn Tám", "csrf_token": "stale"})
+    assert response.status_code == 403 and "Lê Văn Tám" in response.text and "Nội dung bạn đã nhập" in response.text
