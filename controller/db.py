@@ -22,13 +22,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event, make_url, text
+from sqlalchemy import Connection, Engine, event, inspect, make_url, text
 from sqlmodel import Session, create_engine
 
 from controller import migrations
 from controller import models  # noqa: F401  (registers every table on SQLModel.metadata)
 from controller.lexicon import models as lexicon_models  # noqa: F401  (the lexicon tables)
-from controller.migrations import legacy
+from controller.migrations import autogen, legacy
 from controller.migrations.legacy import SchemaError
 from controller.settings import ControllerSettings
 
@@ -100,6 +100,18 @@ def init_db(engine: Engine) -> None:
             if revision != migrations.head_revision():
                 migrations.upgrade(conn)
                 _check_foreign_keys(conn)
+            _check_tables(conn)
+
+
+def _check_tables(conn: Connection) -> None:
+    """A table declared by a model but made by no revision would fail later as "no such
+    table", far from the cause; say at start-up what is missing and how to fix it."""
+    missing = set(autogen.target_metadata().tables) - set(inspect(conn).get_table_names())
+    if missing:
+        raise SchemaError(
+            f"no migration creates the table(s) {', '.join(sorted(missing))}: add a revision with "
+            "`python -m controller.migrations revision -m ...` (docs/operations.md)"
+        )
 
 
 def _check_foreign_keys(conn: Connection) -> None:

@@ -211,3 +211,15 @@ def test_rows_pointing_nowhere_after_migrating_are_refused(engine: Engine) -> No
         init_db(engine)
     with engine.connect() as conn:
         assert "alembic_version" not in sa.inspect(conn).get_table_names()
+
+
+def test_a_model_table_without_a_revision_is_named_at_start_up(engine: Engine) -> None:
+    """Someone added a table to the models and forgot the revision: say so, and how to fix it."""
+    metadata = autogen.target_metadata()
+    table = sa.Table("forgotten_thing", metadata, sa.Column("id", sa.Integer, primary_key=True))
+    try:
+        with pytest.raises(SchemaError, match="forgotten_thing.*controller.migrations revision"):
+            init_db(engine)
+    finally:
+        metadata.remove(table)
+    init_db(engine)
