@@ -57,7 +57,14 @@ def test_head(env: Env, stored: tuple[str, bytes]) -> None:
     ],
 )
 def test_bad_names_are_404(env: Env, stored: tuple[str, bytes], name: str) -> None:
-    assert env.client.get(f"/audio/{name}").status_code == 404
+    response = env.client.get(f"/audio/{name}", follow_redirects=False)
+    if name == "..":
+        # The client normalises `/audio/..` to `/` (the web app's home, which sends a
+        # logged-out visitor to the login page): what matters is that no audio is served.
+        assert response.status_code in (303, 404)
+        assert not response.headers.get("content-type", "").startswith("audio/")
+        return
+    assert response.status_code == 404
 
 
 def test_traversal_out_of_the_store(env: Env) -> None:
