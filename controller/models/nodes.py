@@ -63,6 +63,11 @@ class Node(NodeBase, table=True):
     """Time of the last accepted state message, to drop stale retained ones."""
     agent_version: str | None = Field(default=None, max_length=64)
     last_telemetry: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    address: str | None = Field(default=None, max_length=300)
+    """Where the cluster is mounted, in words ("cột điện đầu ngõ 5"), for the technician on the road."""
+    latitude: float | None = None
+    """GPS latitude in degrees (WGS 84); set together with `longitude` or not at all."""
+    longitude: float | None = None
 
 
 class NodePublic(NodeBase):
