@@ -83,6 +83,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "An offline speaker gets the command when it reconnects, unless it expired first ({minutes} min).",
     ),
     "node.volume_label": ("Âm lượng (0–100 %)", "Volume (0–100 %)"),
+    "node.volume_slider": ("Kéo để chọn âm lượng", "Drag to choose the volume"),
     "node.volume_submit": ("Đặt âm lượng", "Set volume"),
     "node.test_tone": ("Phát âm thử (2 giây)", "Play a test tone (2 s)"),
     "node.stop": ("Dừng phát ngay", "Stop playing now"),
