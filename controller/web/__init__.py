@@ -19,7 +19,6 @@ def build_web_router() -> APIRouter:
     """Every page router of the web app (kept out of the OpenAPI schema: it documents the REST API)."""
     from controller.web import auth, users
     from controller.web import fleet, fleet_stream, nodes_page
-    from controller.web import fleet, fleet_stream
     from controller.web import compose  # /compose, /ui/preview, /ui/recordings
 
     router = APIRouter(include_in_schema=False)
@@ -28,8 +27,6 @@ def build_web_router() -> APIRouter:
     router.include_router(fleet.router)  # /fleet
     router.include_router(fleet_stream.router)  # /ui/fleet/stream (its lifespan ends streams at shutdown)
     router.include_router(nodes_page.router)  # /nodes/{id}
-    router.include_router(fleet.router)  # /fleet
-    router.include_router(fleet_stream.router)  # /ui/fleet/stream (its lifespan ends streams at shutdown)
     router.include_router(compose.router)  # officials: /compose
     return router
 
