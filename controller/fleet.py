@@ -122,6 +122,8 @@ class FleetIngest:
     def start(self) -> None:
         """Start the ingest worker; until then (and after `stop`) `receive` applies at once."""
         if self._worker is None:
+            if self.queue.closed:  # stopped before: a fresh queue (the old one refuses reports)
+                self.queue = IngestQueue(self.queue.maxsize)
             self._worker = IngestWorker(self.queue, self.apply, self.batch_max)
             self._worker.start()
 

@@ -101,6 +101,11 @@ class IngestQueue(Generic[T]):
             self._closed = True
             self._cond.notify_all()
 
+    @property
+    def closed(self) -> bool:
+        with self._cond:
+            return self._closed
+
     def __len__(self) -> int:
         with self._cond:
             return len(self._items)

@@ -216,3 +216,29 @@ def test_worker_survives_a_failing_batch(caplog: pytest.LogCaptureFixture) -> No
         worker.stop()
     assert seen == [[0], [1]]
     assert "applying 1 node report(s) failed" in caplog.text
+
+
+def test_the_app_starts_and_stops_its_ingest_worker(tmp_path, keys) -> None:
+    """With its own MQTT link (no broker listening: the link keeps retrying), the app runs
+    the ingest worker while up and leaves no ingest thread behind when it stops."""
+    from fastapi.testclient import TestClient
+
+    from controller.app import create_app
+    from loa.broker import free_port
+    from tests.controller.conftest import AUTH, make_settings
+    from tests.controller.factories import FakeClock, FakePipeline
+
+    settings = make_settings(tmp_path, keys[0], mqtt_port=free_port())
+    app = create_app(settings, pipeline=FakePipeline(tmp_path / "state" / "audio"), clock=FakeClock())
+    with TestClient(app, headers=AUTH):
+        assert [t.name for t in threading.enumerate()].count("fleet-ingest") == 1
+        fleet = app.state.ctx.fleet
+        fleet.receive(node_state("dong-1"), NodeState(state=NodeStatus.ONLINE).to_json())  # unknown node: logged, dropped
+        assert fleet.flush(5)
+    assert "fleet-ingest" not in [t.name for t in threading.enumerate()]
+    fleet.start()  # a stopped ingest can start again, on a fresh queue
+    try:
+        assert not fleet.queue.closed and "fleet-ingest" in [t.name for t in threading.enumerate()]
+    finally:
+        fleet.stop()
+    assert "fleet-ingest" not in [t.name for t in threading.enumerate()]
