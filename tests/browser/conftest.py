@@ -26,19 +26,9 @@ from pathlib import Path
 
 import pytest
 
+from loa.screenshots import CHROMIUM, DESKTOP, PHONE, launch_chromium
+from loa.screenshots import login as login_as
 from loa.stack import DEMO_NODES, DEMO_WEB_USERS, DEMO_ZONES, NodeSpec, Stack, StackOptions, ZoneSpec
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-PHONE = {"width": 360, "height": 780}
-DESKTOP = {"width": 1280, "height": 800}
 
 USERNAMES = {role: username for username, role, _ in DEMO_WEB_USERS}
 """role -> the demo's username for it (`lanh-dao` for the leader, ...)."""
@@ -126,21 +116,17 @@ def browser() -> Iterator[object]:
 
     with sync_playwright() as pw:
         # Playwright gives each launch a new, empty temporary profile (user-data dir).
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        b = launch_chromium(pw)
         try:
             yield b
         finally:
             b.close()
 
 
-def login(page, stack: Stack, role: str, *, next_path: str | None = None) -> None:
+def login(page, stack: Stack, role: str) -> None:
     """Log in through the login form as the demo user of `role` and wait to leave /login."""
     username = USERNAMES[role]
-    page.goto(stack.url + "/login" + (f"?next={next_path}" if next_path else ""))
-    page.get_by_label("Tên đăng nhập").fill(username)
-    page.get_by_label("Mật khẩu").fill(stack.web_users[username])
-    page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url(lambda url: "/login" not in url, timeout=15_000)
+    login_as(page, stack.url, username, stack.web_users[username])
 
 
 class Pages:
