@@ -20,6 +20,8 @@ def build_web_router() -> APIRouter:
     from controller.web import auth, users
     from controller.web import fleet, fleet_stream, nodes_page
     from controller.web import compose  # /compose, /ui/preview, /ui/recordings
+    from controller.web import approvals  # /approvals
+    from controller.web import history  # /announcements
 
     router = APIRouter(include_in_schema=False)
     router.include_router(auth.router)
@@ -28,6 +30,8 @@ def build_web_router() -> APIRouter:
     router.include_router(fleet_stream.router)  # /ui/fleet/stream (its lifespan ends streams at shutdown)
     router.include_router(nodes_page.router)  # /nodes/{id}
     router.include_router(compose.router)  # officials: /compose
+    router.include_router(approvals.router)  # officials: /approvals
+    router.include_router(history.router)  # officials: /announcements
     return router
 
 
