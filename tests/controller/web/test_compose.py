@@ -163,3 +163,27 @@ def test_preview_json(web: Web) -> None:
     fb = web.editor.post_json("/ui/preview", {"text": "Xin chào"}).json()
     assert fb["fallback_reason"] == "piper: model missing" and "giọng dự phòng" in fb["fallback_text"]
     assert _latest(web) is None
+
+
+def test_every_domain_error_code_has_vietnamese_words() -> None:
+    from controller import approval, recordings
+    from controller.speech_checks import DEFAULT_CODES
+    from controller.web.i18n import catalogue
+
+    announcement_codes = {"text_too_long", "no_voices", "unknown_voice", "schedule_invalid", "tts_unavailable",
+                          "tts_refused", "publish_failed", "error", *DEFAULT_CODES.values()}
+    codes = set(approval.ERROR_CODES) | set(recordings.ERROR_CODES) | announcement_codes
+    messages = catalogue()
+    missing = sorted(c for c in codes if f"compose.code.{c}" not in messages)
+    assert missing == []
+    for code in codes:
+        vi, en = messages[f"compose.code.{code}"]
+        assert vi != en and any(ch in vi for ch in "ảạằắẫđơưệếốờớứ"), code
+
+
+def test_english_switch(web: Web) -> None:
+    assert web.editor.post("/lang", {"lang": "en", "next": "/compose"}).status_code == 303
+    page = web.editor.get("/compose").text
+    assert "Compose an announcement" in page and "Listen" in page and "Send for approval" in page
+    r = web.editor.post("/compose", compose(text=""))
+    assert r.status_code == 422 and "Please type the announcement." in r.text
