@@ -21,13 +21,16 @@ def test_a_stopped_agent_turns_offline_on_the_open_dashboard_and_back_online_whe
     expect(badge).to_have_text("Trực tuyến")
     expect(page.locator("#fleet-live")).to_have_attribute("data-state", "on")  # the stream is connected
     page.evaluate("window.__sameDocument = true")  # gone if the page reloads
+    total = page.locator("tr[data-node-id]").count()
+    online = page.locator("tr[data-node-id][data-online='true']").count()
+    expect(page.locator("#fleet-counts")).to_have_text(f"{online}/{total} cụm loa đang trực tuyến")
 
     stack.stop_agent(node, kill=True)  # a power cut: no goodbye; the broker's last will tells
     try:
         # keepalive 2 s: the broker notices within 1.5 x keepalive, then the event reaches the page
         expect(row).to_have_attribute("data-online", "false", timeout=8_000)
         expect(badge).to_have_text("Mất kết nối")
-        expect(page.locator("#fleet-counts")).to_have_text("3/4 cụm loa đang trực tuyến")
+        expect(page.locator("#fleet-counts")).to_have_text(f"{online - 1}/{total} cụm loa đang trực tuyến")
         assert page.evaluate("window.__sameDocument") is True  # updated in place, not reloaded
     finally:
         stack.start_agent(node)
