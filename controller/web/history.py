@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 from controller import history
 from controller.accounts.roles import Perm
 from controller.api.deps import CtxDep
-from controller.models import Announcement, Zone
+from controller.models import TERMINAL_STATES, Announcement, Zone
 from controller.speech_checks import AnnouncementError
 from controller.web.compose import code_message
 from controller.web.compose_form import Topology
@@ -130,7 +130,11 @@ def detail_page(request: Request, ctx: CtxDep, me: Reader, ann_id: int) -> Respo
             topo = Topology.load(session)
             item = card(ann, topo, display_names(session), t)
             rows = history.deliveries(session, [ann_id])[ann_id]
-            cancellable = ann.status in CANCELLABLE
+            # a play-now bulletin every speaker has finished with has nothing left to cancel
+            cancellable = ann.status in CANCELLABLE and (
+                ann.schedule is not None or ann.status == "awaiting_approval"
+                or any(r.state not in TERMINAL_STATES for r in rows)
+            )
     if ann is None:  # the session is closed first: the error page opens its own (README: database)
         return error_page(request, 404, "error.404")
     summary: dict[str, int] = {}

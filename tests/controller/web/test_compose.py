@@ -3,7 +3,6 @@ submission by role (editor waits, leader airs, leader's emergency skips approval
 
 from __future__ import annotations
 
-from datetime import timedelta
 
 from sqlmodel import select
 

@@ -62,6 +62,9 @@ def test_detail_shows_states_on_each_speaker_and_who_did_what(web: Web) -> None:
         sha = s.get(Announcement, ann_id).audio_sha256  # type: ignore[union-attr]
     assert f'src="/audio/{sha}.opus"' in page
     assert 'id="cancel-button"' not in page  # viewers cannot cancel
+    assert 'id="cancel-button"' not in web.leader.get(f"/announcements/{ann_id}").text  # all speakers done
+    fresh = send(web, nodes=["bac-1"], zones=[])
+    assert 'id="cancel-button"' in web.leader.get(f"/announcements/{fresh}").text  # still on its way
     urgent = send(web, priority="emergency", confirm_emergency="1")
     assert "Khẩn cấp, không qua duyệt" in web.viewer.get(f"/announcements/{urgent}").text
 
