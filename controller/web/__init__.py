@@ -18,7 +18,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 def build_web_router() -> APIRouter:
     """Every page router of the web app (kept out of the OpenAPI schema: it documents the REST API)."""
     from controller.web import auth, users
-    from controller.web import fleet, fleet_stream, nodes_page, zones
+    from controller.web import fleet, fleet_stream, lexicon_page, nodes_page, zones
     from controller.web import compose  # /compose, /ui/preview, /ui/recordings
     from controller.web import approvals  # /approvals
     from controller.web import history  # /announcements
@@ -30,6 +30,7 @@ def build_web_router() -> APIRouter:
     router.include_router(fleet_stream.router)  # /ui/fleet/stream (its lifespan ends streams at shutdown)
     router.include_router(nodes_page.router)  # /nodes/{id}
     router.include_router(zones.router)  # /zones
+    router.include_router(lexicon_page.router)  # /lexicon
     router.include_router(compose.router)  # officials: /compose
     router.include_router(approvals.router)  # officials: /approvals
     router.include_router(history.router)  # officials: /announcements
