@@ -121,6 +121,8 @@ def _page(request: Request, ctx: AppContext, me: WebUser, form: ComposeForm | No
         "title_max": ctx.settings.recording_title_max_chars,
         "recording_max_mb": f"{ctx.settings.recording_max_mb:g}",
         "recording_max_duration": max_duration(me.lang, ctx),
+        "recording_max_bytes": recordings.max_upload_bytes(ctx.settings),
+        "too_large_message": code_message(me.lang, "too_large", ctx),
         "now_local": now_local.strftime("%Y-%m-%dT%H:%M"),
         "today": now_local.date().isoformat(),
         "recording_audio": audio_path(form.recording_sha256) if SHA_PATTERN.match(form.recording_sha256) else None,

@@ -111,6 +111,11 @@
     if (!file.files || !file.files.length) { return; }
     sha.value = ""; ms.value = ""; audio.hidden = true;
     message.classList.remove("error");
+    if (file.files[0].size > parseInt(form.getAttribute("data-max-bytes"), 10)) {
+      // the server would stop reading at the limit, and a browser cut off mid-upload
+      // reports a network error instead of the answer: say it before sending
+      message.textContent = msg("too-large"); message.classList.add("error"); file.value = ""; return;
+    }
     message.textContent = msg("uploading");
     var body = new FormData();
     body.append("chime", $("compose-chime").checked ? "true" : "false");

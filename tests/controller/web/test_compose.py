@@ -28,6 +28,7 @@ def test_page_renders_for_drafting_roles_only(web: Web) -> None:
     for needle in ('id="compose-text"', 'id="preview-button"', 'id="compose-submit"', 'id="zone-thon-dong"',
                    'id="node-dong-1"', 'for="zone-xa-an-binh"', "Giọng Bắc", "Giọng Nam", "Gửi chờ duyệt"):
         assert needle in page.text, needle
+    assert 'data-max-bytes="31457280" data-msg-too-large="Tệp lớn hơn 30 MB.' in page.text  # checked before sending
     assert "Gửi phát" in web.leader.get("/compose").text
     assert web.admin.get("/compose").status_code == 200
     assert web.viewer.get("/compose").status_code == 403
