@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,7 +27,7 @@ import anyio.from_thread
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
-from sqlmodel import Session
+from sqlmodel import Session, select
 from starlette.datastructures import FormData
 
 from controller import recordings
@@ -34,10 +35,11 @@ from controller.accounts.roles import Perm
 from controller.api.deps import CtxDep
 from controller.api.recordings import receive_upload
 from controller.context import AppContext
-from controller.models import Announcement, AnnouncementPreview, AnnouncementPublic
+from controller.models import Announcement, AnnouncementPreview, AnnouncementPublic, Zone
 from controller.programme import conflict_details
 from controller.speech_checks import AnnouncementError
 from controller.topology import ZoneTree
+from schedules.messages import PRIORITY_WORDS, Lang, effect_text
 from controller.web.compose_form import RATES, SHA_PATTERN, WEEKDAYS, ComposeForm, Topology, parse
 from controller.web.deps import WebUser, require
 from controller.web.i18n import translator
@@ -179,17 +181,50 @@ def _flash_result(request: Request, ctx: AppContext, me: WebUser, view: Announce
         flash(request, "info", "compose.conflict", warning=text)
 
 
+MAX_FLASHED_WARNINGS = 5
+
+
 def _warnings(ctx: AppContext, ann_id: int, lang: str) -> list[str]:
+    """Overlaps of the new bulletin's plays in the user's words: bulletin numbers, Vietnam
+    times and zone names instead of occurrence keys and ids; at most a few, then a count."""
+    t = translator(lang)
+    words: Lang = "en" if lang == "en" else "vi"
     try:
         with Session(ctx.engine) as session:
             ann = session.get(Announcement, ann_id)
             if ann is None:
                 return []
-            details = conflict_details(session, ann, ZoneTree.load(session), ctx.clock())
-            return [w.text("en" if lang == "en" else "vi") for w in details]
+            tree = ZoneTree.load(session)
+            details = conflict_details(session, ann, tree, ctx.clock())
+            names = dict(session.exec(select(Zone.id, Zone.name)).all())
     except Exception:  # a warning that cannot be computed must not hide that the bulletin was saved
         log.exception("conflict warnings for announcement %s failed", ann_id)
         return []
+    overlaps = [w for w in details if w.code == "overlap"]
+    more = len(overlaps) - MAX_FLASHED_WARNINGS + sum(int(w.params.get("count", 0)) for w in details if w.code == "more_overlaps")
+    out = []
+    for w in overlaps[:MAX_FLASHED_WARNINGS]:
+        p = w.params
+        prio = str(p.get("existing_priority", "normal"))
+        out.append(t(
+            "compose.overlap",
+            time=_local_words(str(p.get("start", ""))),
+            existing=str(p.get("existing", "")).split(":", 1)[0],
+            priority=PRIORITY_WORDS[words].get(prio, prio),
+            zones=", ".join(names.get(z, z.removeprefix("node:")) for z in p.get("zones") or ()),
+            effect=effect_text(str(p.get("effect", "")), words, prio),
+        ))  # fmt: skip
+    if more > 0:
+        out.append(t("compose.overlap_more", count=more))
+    return out
+
+
+def _local_words(value: str) -> str:
+    """'2025-07-02 06:00:00' (already Vietnam time) as '06:00 02/07/2025'."""
+    try:
+        return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").strftime("%H:%M %d/%m/%Y")
+    except ValueError:
+        return value
 
 
 # -- JSON helpers for static/compose.js ---------------------------------------------------

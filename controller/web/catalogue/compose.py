@@ -138,6 +138,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "EMERGENCY announcement {id} sent without approval (logged).",
     ),
     "compose.conflict": ("Lưu ý trùng giờ: {warning}", "Overlap: {warning}"),
+    "compose.overlap": (
+        "lúc {time}, trùng với bản tin {priority} số {existing} tại {zones}; {effect}.",
+        "at {time}, it meets {priority} announcement {existing} on {zones}; {effect}.",
+    ),
+    "compose.overlap_more": ("… và {count} chỗ trùng khác trong tuần tới.", "… and {count} more overlaps in the coming week."),
     # form errors
     "compose.err.text_empty": ("Hãy nhập nội dung bản tin.", "Please type the announcement."),
     "compose.err.text_too_long": (

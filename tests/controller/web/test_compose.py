@@ -132,7 +132,20 @@ def test_recurring_weekly_and_conflict_warnings_in_vietnamese(web: Web) -> None:
     assert (ann.schedule["start_date"], ann.schedule["end_date"]) == ("2025-07-02", "2025-07-31")
     assert web.leader.post("/compose", form).status_code == 303
     page = web.leader.get("/compose").text
-    assert "Đã lên lịch bản tin số" in page and "Lưu ý trùng giờ: Lượt phát" in page and "trùng với lượt phát" in page
+    assert "Đã lên lịch bản tin số" in page
+    first = ann.id
+    assert (f"Lưu ý trùng giờ: lúc 06:00 02/07/2025, trùng với bản tin thường số {first} tại Thôn Đông; "
+            "lượt phát này chờ đến khi lượt kia kết thúc.") in page
+    assert page.count("Lưu ý trùng giờ") == 2  # Wednesday 2 and Monday 7 July, within the week ahead
+
+
+def test_many_overlaps_are_summed_up(web: Web) -> None:
+    form = compose(when="recurring", rec_kind="daily", rec_times="06:00", rec_start="2025-07-02")
+    assert web.leader.post("/compose", form).status_code == 303
+    web.leader.get("/compose")
+    assert web.leader.post("/compose", form).status_code == 303
+    page = web.leader.get("/compose").text
+    assert page.count("Lưu ý trùng giờ") == 5 and "… và 2 chỗ trùng khác trong tuần tới." in page
 
 
 def test_permissions_and_csrf(web: Web) -> None:
