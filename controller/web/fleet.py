@@ -42,8 +42,8 @@ def fleet_page(
     request: Request,
     ctx: CtxDep,
     me: Viewer,
-    zone: Annotated[str, Query(max_length=63)] = "",
-    status: Annotated[str, Query(max_length=16)] = "",
+    zone: Annotated[str, Query()] = "",
+    status: Annotated[str, Query()] = "",
 ) -> Response:
     t = translator(me.lang)
     now = ctx.clock()

@@ -121,8 +121,8 @@ def _entry_id(text: str) -> int | None:
 
 
 @router.get("/lexicon")
-def lexicon_page(request: Request, ctx: CtxDep, me: Manager, q: Annotated[str, Query(max_length=200)] = "") -> Response:
-    return _page(request, ctx, me, q=q)
+def lexicon_page(request: Request, ctx: CtxDep, me: Manager, q: Annotated[str, Query()] = "") -> Response:
+    return _page(request, ctx, me, q=q[:200])  # a hand-made URL gets a search, not an error page
 
 
 @router.post("/lexicon")

@@ -51,11 +51,13 @@ def sparkline(values: list[float | None]) -> dict[str, Any] | None:
     if len(known) < 2:
         return None
     low, high = min(v for _, v in known), max(v for _, v in known)
-    span = (high - low) or 1.0
+    span = high - low
     step = CHART_W / max(1, len(values) - 1)
-    points = " ".join(
-        f"{i * step:.1f},{CHART_H - 4 - (v - low) / span * (CHART_H - 8):.1f}" for i, v in known
-    )
+
+    def y(v: float) -> float:  # a flat series is drawn across the middle
+        return CHART_H / 2 if span == 0 else CHART_H - 4 - (v - low) / span * (CHART_H - 8)
+
+    points = " ".join(f"{i * step:.1f},{y(v):.1f}" for i, v in known)
     return {"points": points, "low": low, "high": high, "w": CHART_W, "h": CHART_H}
 
 
@@ -64,11 +66,19 @@ def _num(data: dict[str, Any], key: str) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+def _chart(chart: dict[str, Any] | None, lang: str, unit: str) -> dict[str, Any] | None:
+    """The chart with its range as the caption shows it ("50,0 – 57,0 °C")."""
+    if chart is not None:
+        chart["range"] = f"{number(chart['low'], lang)} – {number(chart['high'], lang)} {unit}"
+    return chart
+
+
 def _history(samples: list[Any], me: WebUser) -> dict[str, Any]:
     t = translator(me.lang)
     rows = []
     for s in samples:
         offset = clock_offset(s.data.get("at"), s.at)
+        offset = round(offset, 1) + 0.0 if offset is not None else None  # + 0.0: no "-0,0"
         rows.append({
             "at": s.at,
             **telemetry_fields(s.data, t, me.lang),
@@ -77,8 +87,8 @@ def _history(samples: list[Any], me: WebUser) -> dict[str, Any]:
         })  # fmt: skip
     return {
         "rows": list(reversed(rows)),  # newest first in the table
-        "volume": sparkline([_num(s.data, "volume") for s in samples]),
-        "temp": sparkline([_num(s.data, "cpu_temp_c") for s in samples]),
+        "volume": _chart(sparkline([_num(s.data, "volume") for s in samples]), me.lang, "%"),
+        "temp": _chart(sparkline([_num(s.data, "cpu_temp_c") for s in samples]), me.lang, "°C"),
     }
 
 
@@ -132,7 +142,7 @@ def _unknown(request: Request, me: WebUser, node_id: str) -> Response:
 @router.get("/nodes/{node_id}")
 def node_page(
     request: Request, ctx: CtxDep, me: Viewer, node_id: str,
-    command: Annotated[str, Query(max_length=64)] = "",
+    command: Annotated[str, Query()] = "",
 ) -> Response:  # fmt: skip
     return _page(request, ctx, me, node_id, command=command)
 

@@ -74,6 +74,7 @@ def test_filters_by_zone_and_status(web: Web) -> None:
     assert 'data-node-id="dong-1"' not in page and 'data-node-id="dong-2"' in page
     odd = web.viewer.get("/fleet", params={"zone": "không-có", "status": "bogus"})
     assert odd.status_code == 200 and "Không có khu vực này" in odd.text and 'data-node-id="dong-1"' in odd.text
+    assert web.viewer.get("/fleet", params={"zone": "x" * 500}).status_code == 200  # a tampered URL: no error page
 
 
 def test_open_alerts_are_on_the_banner(web: Web) -> None:

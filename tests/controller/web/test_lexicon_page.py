@@ -59,6 +59,7 @@ def test_add_edit_search_delete(web: Web) -> None:
     assert web.editor.post(f"/lexicon/{entry_id}/delete").status_code == 303
     assert "Đã xóa “UBND” khỏi từ điển." in web.editor.get("/lexicon").text
     assert [t for t, _, _ in _entries(web)] == ["Ea H'leo"]
+    assert web.editor.get("/lexicon", params={"q": "ê" * 1000}).status_code == 200
 
 
 @pytest.mark.parametrize(("form", "field", "message"), [

@@ -39,6 +39,7 @@ def test_viewers_see_the_page_without_commands(web: Web) -> None:
     page = web.technician.get("/nodes/dong-1").text
     assert 'id="commands"' in page and 'id="cmd-restart"' in page and "data-confirm=" in page
     assert web.anon().get("/nodes/dong-1").headers["location"] == "/login?next=%2Fnodes%2Fdong-1"
+    assert web.viewer.get("/nodes/dong-1", params={"command": "x" * 300}).status_code == 200
 
 
 def test_unknown_node_is_a_vietnamese_404(web: Web) -> None:
