@@ -26,7 +26,7 @@ from controller.speech_checks import AnnouncementError
 from controller.web.compose import code_message
 from controller.web.compose_form import Topology
 from controller.web.deps import WebUser, require
-from controller.web.history_views import card, display_names
+from controller.web.history_views import AnnId, card, display_names
 from controller.web.i18n import translator
 from controller.web.pages import flash, redirect, render
 
@@ -56,7 +56,7 @@ def approvals_page(request: Request, ctx: CtxDep, me: Approver) -> Response:
 
 
 @router.post("/approvals/{ann_id}/approve")
-def approve(request: Request, ctx: CtxDep, me: Approver, ann_id: int, comment: Annotated[str, Form()] = "") -> Response:
+def approve(request: Request, ctx: CtxDep, me: Approver, ann_id: AnnId, comment: Annotated[str, Form()] = "") -> Response:
     try:
         view = anyio.from_thread.run(ctx.announcer.approve, ann_id, me.actor, comment or None)
     except AnnouncementError as exc:
@@ -67,7 +67,7 @@ def approve(request: Request, ctx: CtxDep, me: Approver, ann_id: int, comment: A
 
 
 @router.post("/approvals/{ann_id}/reject")
-def reject(request: Request, ctx: CtxDep, me: Approver, ann_id: int, comment: Annotated[str, Form()] = "") -> Response:
+def reject(request: Request, ctx: CtxDep, me: Approver, ann_id: AnnId, comment: Annotated[str, Form()] = "") -> Response:
     try:
         anyio.from_thread.run(ctx.announcer.reject, ann_id, me.actor, comment)
     except AnnouncementError as exc:

@@ -28,7 +28,7 @@ from controller.web.compose import code_message
 from controller.web.compose_form import Topology
 from controller.web.deps import WebUser, require
 from controller.web.history_csv import csv_filename, csv_rows
-from controller.web.history_views import CANCELLABLE, PRIORITIES, STATES, STATUSES, card, display_names
+from controller.web.history_views import CANCELLABLE, PRIORITIES, AnnId, STATES, STATUSES, card, display_names
 from controller.web.i18n import translator
 from controller.web.pages import error_page, flash, redirect, render
 
@@ -122,7 +122,7 @@ def export_csv(request: Request, ctx: CtxDep, me: Reader) -> Response:
 
 
 @router.get("/announcements/{ann_id:int}")
-def detail_page(request: Request, ctx: CtxDep, me: Reader, ann_id: int) -> Response:
+def detail_page(request: Request, ctx: CtxDep, me: Reader, ann_id: AnnId) -> Response:
     t = translator(me.lang)
     with Session(ctx.engine) as session:
         ann = session.get(Announcement, ann_id)
@@ -150,7 +150,7 @@ def detail_page(request: Request, ctx: CtxDep, me: Reader, ann_id: int) -> Respo
 
 
 @router.post("/announcements/{ann_id:int}/cancel")
-def cancel(request: Request, ctx: CtxDep, me: Canceller, ann_id: int) -> Response:
+def cancel(request: Request, ctx: CtxDep, me: Canceller, ann_id: AnnId) -> Response:
     try:
         ctx.announcer.cancel(ann_id)
     except AnnouncementError as exc:

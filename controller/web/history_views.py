@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
+
+from fastapi import Path
 
 from sqlmodel import Session, select
 
@@ -23,6 +25,8 @@ from controller.web.pages import LOCAL_TZ
 STATUSES = ("awaiting_approval", "rejected", "scheduled", "pending", "sent", "failed", "cancelled")
 STATES = ("pending", "sent", "received", "ready", "started", "finished", "failed", "expired", "preempted", "cancelled")
 PRIORITIES = ("normal", "priority", "emergency")
+AnnId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+"""An announcement id in a URL: a number the database can hold (a longer one is a 422 page, not a 500)."""
 CANCELLABLE = ("awaiting_approval", "scheduled", "pending", "sent")
 """Statuses the cancel button is offered for (a cancel of anything else changes nothing)."""
 
@@ -98,4 +102,4 @@ def card(ann: Announcement | AnnouncementPublic, topo: Topology, names: Mapping[
     }
 
 
-__all__ = ["CANCELLABLE", "PRIORITIES", "STATES", "STATUSES", "card", "describe_schedule", "display_names"]
+__all__ = ["CANCELLABLE", "AnnId", "PRIORITIES", "STATES", "STATUSES", "card", "describe_schedule", "display_names"]

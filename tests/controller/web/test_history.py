@@ -162,3 +162,13 @@ def test_formula_guard() -> None:
 
     assert [safe_cell(v) for v in ("=1+1", "+1", "-2", "@SUM(A1)", "\tx", "ok", 5, None)] == [
         "'=1+1", "'+1", "'-2", "'@SUM(A1)", "'\tx", "ok", "5", ""]
+
+
+def test_ids_the_database_cannot_hold_are_refused_not_a_crash(web: Web) -> None:
+    big = "9" * 30
+    assert web.viewer.get(f"/announcements/{big}").status_code == 422
+    assert web.leader.post(f"/announcements/{big}/cancel").status_code == 422
+    assert web.leader.post(f"/approvals/{big}/approve").status_code == 422
+    assert web.leader.post(f"/approvals/{big}/reject", {"comment": "x"}).status_code == 422
+    assert web.leader.post("/approvals/0/approve").status_code == 422
+    assert web.viewer.get("/announcements/abc").status_code == 404
