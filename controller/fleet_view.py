@@ -95,11 +95,13 @@ def zone_options(session: Session) -> list[tuple[Zone, int]]:
         parent = zone.parent_id if zone.parent_id in zones else None
         children.setdefault(parent, []).append(zone)
     out: list[tuple[Zone, int]] = []
+    seen: set[str] = set()
 
     def walk(parent: str | None, depth: int) -> None:
         for zone in sorted(children.get(parent, []), key=_key):
-            if any(z.id == zone.id for z, _ in out):
+            if zone.id in seen:
                 continue  # a cycle made by hand in SQL: show each zone once
+            seen.add(zone.id)
             out.append((zone, depth))
             walk(zone.id, depth + 1)
 

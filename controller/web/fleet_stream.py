@@ -14,6 +14,11 @@ A stream ends when the client goes away (Starlette cancels it on `http.disconnec
 after `MAX_STREAM_S` (the browser reconnects at once; this bounds how long a stream
 can hold up a server that is stopping), and when the app shuts down: the router's
 lifespan closes every open subscription, which wakes each stream to finish.
+
+Note on uvicorn: on SIGTERM it first waits for open responses to finish and only then
+runs the lifespan shutdown, so under uvicorn it is `MAX_STREAM_S` — or uvicorn's
+`timeout_graceful_shutdown`, which cancels the stream (its `finally` still closes the
+subscription) — that bounds the wait, not the lifespan hook.
 """
 
 from __future__ import annotations

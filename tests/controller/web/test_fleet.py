@@ -110,3 +110,13 @@ def test_relative_time_grows_with_the_clock(web: Web) -> None:
     assert relative(now - timedelta(days=2, hours=1), now, t) == "2 ngày trước"
     assert relative(now - timedelta(seconds=59), now, t) == "vừa xong"
     assert relative(None, now, translator("en")) == "never"
+
+
+def test_a_node_placed_on_the_commune_itself_gets_its_own_group(web: Web) -> None:
+    from controller import provision
+
+    with Session(web.env.ctx.engine) as session:
+        provision.create_node(session, "xa-1", "Cụm loa trụ sở xã", "xa-phu-my")
+    page = web.viewer.get("/fleet", params={"zone": "xa-phu-my"}).text
+    group = page[page.index('data-zone-id="xa-phu-my"'):]
+    assert group.index("Trực thuộc xã") < group.index('data-node-id="xa-1"') < group.index("Thôn Bắc")
