@@ -93,7 +93,7 @@ def max_duration(lang: str, ctx: AppContext) -> str:
     return translator(lang)("compose.duration", minutes=total // 60, seconds=total % 60)
 
 
-def _voice_options(ctx: AppContext, lang: str) -> list[tuple[str, str]]:
+def voice_options(ctx: AppContext, lang: str) -> list[tuple[str, str]]:
     t = translator(lang)
     out = []
     for v in ctx.voices:
@@ -114,7 +114,7 @@ def _page(request: Request, ctx: AppContext, me: WebUser, form: ComposeForm | No
         "errors": errors or {},
         "me": me,
         "topology": topo.roots,
-        "voice_options": _voice_options(ctx, me.lang),
+        "voice_options": voice_options(ctx, me.lang),
         "rate_options": [(str(r), t(f"compose.rate.{r}")) for r in RATES],
         "weekdays": WEEKDAYS,
         "can_emergency": me.can(Perm.ANNOUNCE_EMERGENCY),
@@ -290,4 +290,4 @@ async def upload(request: Request, ctx: CtxDep, me: Editor) -> Response:
     }, status_code=201)  # fmt: skip
 
 
-__all__ = ["CODE_FIELDS", "audio_path", "code_message", "router"]
+__all__ = ["CODE_FIELDS", "audio_path", "code_message", "router", "voice_options"]

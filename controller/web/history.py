@@ -24,7 +24,7 @@ from controller.accounts.roles import Perm
 from controller.api.deps import CtxDep
 from controller.models import TERMINAL_STATES, Announcement, Zone
 from controller.speech_checks import AnnouncementError
-from controller.web.compose import code_message
+from controller.web.compose import code_message, voice_options
 from controller.web.compose_form import Topology
 from controller.web.deps import WebUser, require
 from controller.web.history_csv import csv_filename, csv_rows
@@ -145,6 +145,8 @@ def detail_page(request: Request, ctx: CtxDep, me: Reader, ann_id: AnnId) -> Res
         "rows": rows,
         "summary": sorted(summary.items(), key=lambda kv: STATES.index(kv[0]) if kv[0] in STATES else 99),
         "zone_names": topo.zone_names,
+        "voice_label": t("history.recording") if item["source"] == "recording"
+        else dict(voice_options(ctx, me.lang)).get(item["voice"], item["voice"]),
         "can_cancel": me.can(Perm.ANNOUNCE_CANCEL) and cancellable,
     })  # fmt: skip
 

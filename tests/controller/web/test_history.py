@@ -56,7 +56,7 @@ def test_detail_shows_states_on_each_speaker_and_who_did_what(web: Web) -> None:
     set_state(web, ann_id, "tay-1", "failed")
     page = web.viewer.get(f"/announcements/{ann_id}").text
     for words in ("Đã phát xong", "Lỡ (hết hạn)", "Bị ngắt", "Lỗi", "Cụm loa nhà văn hóa", "Thôn Tây",
-                  "Chủ tịch Nguyễn Văn An", "Người duyệt", "Đã gửi", "Phát ngay"):
+                  "Chủ tịch Nguyễn Văn An", "Người duyệt", "Đã gửi", "Phát ngay", "Giọng Bắc — "):
         assert words in page, words
     with web.env.session() as s:
         sha = s.get(Announcement, ann_id).audio_sha256  # type: ignore[union-attr]
