@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -167,6 +169,25 @@ SHOTS: list[tuple[str, str | None, str, Callable | None]] = [
 ]
 
 
+def shrink(path: Path) -> None:
+    """Re-encode a PNG with a 128-colour palette (ffmpeg, already a dependency): pages are
+    flat colours and text, so it looks the same at well under half the size."""
+    smaller = path.with_suffix(".tmp.png")
+    try:
+        subprocess.run(
+            ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(path), "-vf",
+             "split[a][b];[a]palettegen=max_colors=128:reserve_transparent=0[p];[b][p]paletteuse=dither=none",
+             "-pred", "mixed", str(smaller)],
+            check=True, timeout=60,
+        )
+        if smaller.stat().st_size < path.stat().st_size:
+            os.replace(smaller, path)
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.warning("kept %s as it was (%s)", path.name, exc)
+    finally:
+        smaller.unlink(missing_ok=True)
+
+
 def shoot(browser, stack: Stack, sessions: dict[str, dict], out: Path, played_id: int, only: set[str] | None) -> list[str]:
     failed: list[str] = []
     for size_name, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
@@ -190,6 +211,7 @@ def shoot(browser, stack: Stack, sessions: dict[str, dict], out: Path, played_id
                 target = out / f"{name}-{size_name}.png"
                 page.screenshot(path=str(target), full_page=True,
                                 clip={"x": 0, "y": 0, "width": viewport["width"], "height": max(height, viewport["height"])})
+                shrink(target)
                 print(f"  {target}  ({target.stat().st_size // 1024} KB)", flush=True)
                 if errors:
                     failed.append(f"{name}-{size_name}: JavaScript errors {errors}")
