@@ -200,3 +200,15 @@ def test_english_switch(web: Web) -> None:
     assert "Compose an announcement" in page and "Listen" in page and "Send for approval" in page
     r = web.editor.post("/compose", compose(text=""))
     assert r.status_code == 422 and "Please type the announcement." in r.text
+
+
+def test_a_failing_speech_engine_is_a_message_not_a_crash(web: Web) -> None:
+    from audio.errors import EngineError
+
+    web.env.pipeline.fail_with = EngineError("piper crashed")
+    preview = web.editor.post_json("/ui/preview", {"text": "Xin chào bà con"})
+    assert preview.status_code == 503 and preview.json()["code"] == "tts_unavailable"
+    assert preview.json()["detail"].startswith("Máy đọc đang lỗi")
+    r = web.leader.post("/compose", compose(text="Xin chào bà con"))
+    assert r.status_code == 422 and "Máy đọc đang lỗi nên chưa tạo được âm thanh." in r.text
+    assert "Xin chào bà con</textarea>" in r.text and _latest(web) is None
