@@ -212,3 +212,15 @@ def test_a_failing_speech_engine_is_a_message_not_a_crash(web: Web) -> None:
     r = web.leader.post("/compose", compose(text="Xin chào bà con"))
     assert r.status_code == 422 and "Máy đọc đang lỗi nên chưa tạo được âm thanh." in r.text
     assert "Xin chào bà con</textarea>" in r.text and _latest(web) is None
+
+
+def test_a_broker_failure_says_the_bulletin_was_saved(web: Web) -> None:
+    class Everything(set):  # type: ignore[type-arg]
+        def __contains__(self, _item: object) -> bool:
+            return True
+
+    web.env.publisher.fail_topics = Everything()
+    r = web.leader.post("/compose", compose())
+    assert (r.status_code, r.headers["location"]) == (303, "/announcements")
+    assert _latest(web).status == "failed"
+    assert "Bản tin đã lưu nhưng chưa gửi được tới một số cụm loa" in web.leader.get("/announcements").text
