@@ -148,8 +148,19 @@ class Pages:
         self.contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda exc: self.errors.append(f"{page.url}: {exc}"))
+        page.on("console", lambda msg: self._console(page, msg))
+        page.on("response", lambda r: self._response(page, r))
         self.pages.append(page)
         return page
+
+    def _console(self, page, msg) -> None:
+        if msg.type == "error" and "Content Security Policy" in msg.text:  # e.g. an inline script or style
+            self.errors.append(f"{page.url}: {msg.text}")
+
+    def _response(self, page, response) -> None:
+        path = response.url.removeprefix(self.stack.url)
+        if path.startswith(("/static/", "/audio/")) and response.status >= 400:
+            self.errors.append(f"{page.url}: {path} answered {response.status}")
 
     def __call__(self, role: str | None, width: int = DESKTOP["width"], height: int | None = None):
         """A page logged in as the demo user of `role` (None: logged out).
@@ -188,7 +199,8 @@ def page_for(browser, stack, _sessions, tmp_path: Path, request: pytest.FixtureR
     finally:
         pages.close()
     if pages.errors:
-        pytest.fail("JavaScript errors on the pages:\n" + "\n".join(pages.errors), pytrace=False)
+        pytest.fail("JavaScript errors, CSP violations or missing static files on the pages:\n"
+                    + "\n".join(pages.errors), pytrace=False)
 
 
 @pytest.hookimpl(wrapper=True)
