@@ -95,3 +95,10 @@ def test_unknown_bulletin_is_a_message(web: Web) -> None:
     r = web.leader.post("/approvals/999/approve")
     assert r.status_code == 303
     assert "Không tìm thấy bản tin này" in web.leader.get("/approvals").text
+
+
+def test_the_leader_is_told_when_the_fallback_voice_read_it(web: Web) -> None:
+    web.env.pipeline.fallback_reason = "piper: model missing"
+    ann_id = submit(web)
+    item = web.leader.get("/approvals").text
+    assert f'id="approval-{ann_id}"' in item and "Giọng dự phòng đã đọc thay: piper: model missing" in item
