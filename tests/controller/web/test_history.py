@@ -172,3 +172,17 @@ def test_ids_the_database_cannot_hold_are_refused_not_a_crash(web: Web) -> None:
     assert web.leader.post(f"/approvals/{big}/reject", {"comment": "x"}).status_code == 422
     assert web.leader.post("/approvals/0/approve").status_code == 422
     assert web.viewer.get("/announcements/abc").status_code == 404
+
+
+def test_english_switch(web: Web) -> None:
+    ann_id = send(web, when="recurring", rec_kind="weekly", rec_times="06:00, 17:00", rec_days=["mon", "fri"],
+                  rec_start="2025-07-02", rec_end="2025-07-31", repeat_count="3", repeat_gap="2")
+    vi = web.viewer.get(f"/announcements/{ann_id}").text
+    assert "Thứ Hai, Thứ Sáu lúc 06:00, 17:00 từ 02/07/2025 đến 31/07/2025; đọc 3 lần, nghỉ 2 phút giữa các lần" in vi
+    assert web.viewer.post("/lang", {"lang": "en", "next": "/announcements"}).status_code == 303
+    for url in ("/announcements", f"/announcements/{ann_id}"):
+        page = web.viewer.get(url).text
+        assert "history." not in page and "compose." not in page, url
+    page = web.viewer.get(f"/announcements/{ann_id}").text
+    assert "Monday, Friday at 06:00, 17:00 from 02/07/2025 until 31/07/2025; read 3 times, 2 min apart" in page
+    assert "Scheduled" in page
