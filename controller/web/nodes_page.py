@@ -128,6 +128,7 @@ def _page(
             "form": form or {"volume": str(volume) if isinstance(volume, int) else "50"},
             "errors": errors or {},
             "page_error": page_error,
+            "now_iso": ctx.clock().isoformat(),
         },
         status_code=status_code,
     )

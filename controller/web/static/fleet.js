@@ -1,4 +1,6 @@
-/* Fleet dashboard: keeps /fleet current from the server-sent events of /ui/fleet/stream.
+/* Live node state: keeps /fleet (and the top of /nodes/{id}) current from the server-sent
+ * events of /ui/fleet/stream. The page's element with `data-stream` holds the stream URL
+ * and the words; every element with `data-live-row` and `data-node-id` is a node's row.
  *
  * Each `node` event carries one row already formatted by the server (in the user's
  * language): its state for the row's data attributes and a text per [data-field] cell.
@@ -9,7 +11,7 @@
 (function () {
   "use strict";
 
-  var root = document.getElementById("fleet");
+  var root = document.querySelector("[data-stream]");
   if (!root || !window.EventSource) {
     return;
   }
@@ -34,7 +36,7 @@
 
   function applyFilter(row) {
     var wanted = root.getAttribute("data-status-filter");
-    if (!wanted) {
+    if (!wanted || row.tagName !== "TR") {
       row.hidden = false;
       return;
     }
@@ -53,10 +55,13 @@
   }
 
   function updateRow(data) {
-    var row = root.querySelector('tr[data-node-id="' + CSS.escape(String(data.id)) + '"]');
-    if (!row) {
-      return;
-    }
+    root.querySelectorAll('[data-live-row][data-node-id="' + CSS.escape(String(data.id)) + '"]').forEach(function (row) {
+      updateOne(row, data);
+    });
+    updateCounts();
+  }
+
+  function updateOne(row, data) {
     row.setAttribute("data-online", data.online ? "true" : "false");
     row.setAttribute("data-status", data.status);
     row.setAttribute("data-last-seen", data.last_seen || "");
@@ -74,7 +79,6 @@
     void row.offsetWidth; /* restart the highlight */
     row.classList.add("changed");
     applyFilter(row);
-    updateCounts();
   }
 
   function updateAlerts(items) {
@@ -136,7 +140,7 @@
   });
 
   window.setInterval(function () {
-    root.querySelectorAll("tr[data-node-id]").forEach(function (row) {
+    root.querySelectorAll("[data-live-row]").forEach(function (row) {
       var rel = relative(row.getAttribute("data-last-seen"));
       var cell = row.querySelector('[data-field="last_seen_rel"]');
       if (rel !== null && cell) {

@@ -36,6 +36,7 @@ def test_viewers_see_the_page_without_commands(web: Web) -> None:
         page = client.get("/nodes/dong-1")
         assert page.status_code == 200 and 'data-node-id="dong-1"' in page.text
         assert 'id="commands"' not in page.text
+        assert re.search(r'data-live-row data-node-id="dong-1"', page.text) and 'data-stream="/ui/fleet/stream"' in page.text
     page = web.technician.get("/nodes/dong-1").text
     assert 'id="commands"' in page and 'id="cmd-restart"' in page and "data-confirm=" in page
     assert web.anon().get("/nodes/dong-1").headers["location"] == "/login?next=%2Fnodes%2Fdong-1"
