@@ -88,7 +88,16 @@ def _serve(settings, host: str, port: int, log_level: str) -> int:
     except ConfigError as exc:
         return _fail(str(exc))
     # The app object (not an import string) and no `workers`: one process, see module docstring.
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, lifespan="on")
+    # Open live streams (the fleet dashboard's server-sent events) would otherwise hold
+    # shutdown until they end on their own; 5 s lets normal requests finish.
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=log_level,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
     return 0
 
 
