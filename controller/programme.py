@@ -37,7 +37,13 @@ MAX_WARNINGS = 20
 NOW_KEY = "now"
 """Occurrence key shown for a play-now announcement in plays and the programme."""
 TITLE_CHARS = 80
-INACTIVE = (AnnouncementStatus.CANCELLED, AnnouncementStatus.FAILED)
+INACTIVE = (
+    AnnouncementStatus.CANCELLED,
+    AnnouncementStatus.FAILED,
+    AnnouncementStatus.REJECTED,
+    AnnouncementStatus.DONE,
+)
+"""Statuses that will never play (again): left out of the programme and of overlap warnings."""
 
 
 def occurrence_id(announcement_id: int, key: str) -> str:
@@ -135,9 +141,15 @@ def plays_of(ann: Announcement, tree: ZoneTree, start: datetime, end: datetime) 
     ]
 
 
-def active_announcements(session: Session, exclude: Iterable[int] = ()) -> list[Announcement]:
-    """Announcements that may still play (not cancelled, not failed), oldest first."""
-    query = select(Announcement).where(col(Announcement.status).not_in([s.value for s in INACTIVE]))
+def active_announcements(
+    session: Session, exclude: Iterable[int] = (), *, awaiting: bool = False
+) -> list[Announcement]:
+    """Announcements that will play (not cancelled, failed, rejected or done), oldest first;
+    with `awaiting`, also those awaiting approval (which play only if approved)."""
+    leave_out = [s.value for s in INACTIVE]
+    if not awaiting:
+        leave_out.append(AnnouncementStatus.AWAITING_APPROVAL.value)
+    query = select(Announcement).where(col(Announcement.status).not_in(leave_out))
     excluded = list(exclude)
     if excluded:
         query = query.where(col(Announcement.id).not_in(excluded))
@@ -166,6 +178,7 @@ def conflict_details(
         return []
     lookback = timedelta(hours=6)  # longest audio the expansion accepts
     existing: list[Play] = []
+    # Awaiting ones are left out: they may never air, and approving one computes its own warnings.
     for other in active_announcements(session, exclude=[*exclude, ann.id or 0]):
         existing.extend(plays_of(other, tree, now - lookback, horizon))
     existing.sort(key=lambda p: p.play_at)
@@ -219,6 +232,8 @@ class ProgrammeItem(BaseModel):
     duration_s: float
     scheduled: bool
     """False for a play-now announcement."""
+    awaiting_approval: bool = False
+    """True for a scheduled announcement still awaiting approval: it plays only if approved."""
     relay: int | None = None
     """The relay's id in `/api/v1/relays` (kind `relay` only)."""
     end_at: datetime | None = None
@@ -252,7 +267,9 @@ def zone_programme(session: Session, zone: str, start: date, days: int) -> Progr
     lo = datetime.combine(start, time(0), LOCAL_TZ)
     hi = datetime.combine(start + timedelta(days=days), time(0), LOCAL_TZ)
     by_id: dict[str, tuple[Announcement, Play]] = {}
-    for ann in active_announcements(session):
+    for ann in active_announcements(session, awaiting=True):
+        if ann.status == AnnouncementStatus.AWAITING_APPROVAL and ann.schedule is None:
+            continue  # play-now awaiting approval: it has no time until it is approved
         if targets_zone(ann.targets, tree, zone):
             for play in plays_of(ann, tree, lo, hi):
                 by_id[play.id] = (ann, play)
@@ -294,6 +311,7 @@ def zone_programme(session: Session, zone: str, start: date, days: int) -> Progr
                 priority=play.priority.value,
                 duration_s=play.duration_s,
                 scheduled=ann.schedule is not None,
+                awaiting_approval=ann.status == AnnouncementStatus.AWAITING_APPROVAL,
             )
         )
     return Programme(zone=zone, start=start, days=days, timezone=str(LOCAL_TZ), items=items)

@@ -79,6 +79,10 @@ class AnnouncementStatus(StrEnum):
     """Publishing raised; see the deliveries' detail."""
     SCHEDULED = "scheduled"
     """Has a schedule; the dispatcher publishes each occurrence shortly before it plays."""
+    DONE = "done"
+    """Was scheduled and has nothing left to play: no occurrence remains to dispatch and every
+    dispatched one is over (its deliveries final or expired). Set by the dispatcher; never
+    dispatched, edited or counted in overlap warnings again. The deliveries say what played."""
     CANCELLED = "cancelled"
     """Cancelled (or replaced by an edited revision): nothing more is dispatched."""
 

@@ -66,6 +66,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "history.status.failed": ("Gửi lỗi", "Failed"),
     "history.status.scheduled": ("Đã lên lịch", "Scheduled"),
     "history.status.cancelled": ("Đã hủy", "Cancelled"),
+    "history.status.done": ("Đã phát xong", "Done"),
     # per-speaker delivery states
     "history.state.pending": ("Chờ gửi", "Waiting to send"),
     "history.state.sent": ("Đã gửi đi", "Sent"),
