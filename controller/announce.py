@@ -47,7 +47,7 @@ from controller.models import (
     SpeechBase,
 )
 from controller.programme import check_schedule, conflict_warnings
-from controller.revisions import NotFound, cancel_announcement
+from controller.revisions import NotCancellable, NotFound, cancel_announcement
 from controller.speech_checks import AnnouncementError, Renderer, check_speech, fallback_reason
 from controller.topology import ZoneTree
 
@@ -186,6 +186,8 @@ class Announcer(AnnouncementStore):
                     lock.release()
         except NotFound as exc:
             raise AnnouncementError(404, str(exc)) from None
+        except NotCancellable as exc:
+            raise AnnouncementError(409, str(exc), "not_cancellable") from None
         view = self.get(ann_id)
         if view is None:
             raise AnnouncementError(404, f"announcement {ann_id} not found")

@@ -44,6 +44,11 @@ class NotFound(LookupError):
     pass
 
 
+class NotCancellable(RuntimeError):
+    """The announcement has finished (`done`) or was never approved (`rejected`): there is
+    nothing left to withdraw, and marking it cancelled would rewrite what happened."""
+
+
 @dataclass(frozen=True)
 class CancelResult:
     announcement: int
@@ -77,6 +82,8 @@ def cancel_announcement(
             raise NotFound(f"announcement {ann_id} not found")
         if ann.status == AnnouncementStatus.CANCELLED:
             return CancelResult(ann_id, True, [])
+        if ann.status in (AnnouncementStatus.DONE, AnnouncementStatus.REJECTED):
+            raise NotCancellable(f"announcement {ann_id} is {ann.status}; there is nothing left to cancel")
         ann.status = AnnouncementStatus.CANCELLED
         ann.cancelled_at = now
         session.add(ann)

@@ -22,7 +22,7 @@ from controller.web.compose import audio_path
 from controller.web.compose_form import Topology
 from controller.web.pages import LOCAL_TZ
 
-STATUSES = ("awaiting_approval", "rejected", "scheduled", "pending", "sent", "failed", "cancelled")
+STATUSES = ("awaiting_approval", "rejected", "scheduled", "pending", "sent", "done", "failed", "cancelled")
 STATES = ("pending", "sent", "received", "ready", "started", "finished", "failed", "expired", "preempted", "cancelled")
 PRIORITIES = ("normal", "priority", "emergency")
 AnnId = Annotated[int, Path(ge=1, le=2**63 - 1)]

@@ -157,6 +157,17 @@ def test_cancel_and_done_do_not_overwrite_each_other(env: Env) -> None:
     assert status(env, cancelled) == "cancelled"
 
 
+def test_a_done_announcement_cannot_be_cancelled(env: Env) -> None:
+    play_at = env.clock() + minutes(5)
+    ann_id = once(env, play_at, text="Đã phát")["id"]
+    env.clock.now = play_at + TTL
+    assert env.ctx.dispatcher.tick().done == [ann_id]
+    response = env.client.post(f"{URL}/{ann_id}/cancel")
+    assert response.status_code == 409
+    assert response.json()["code"] == "not_cancellable"
+    assert status(env, ann_id) == "done"  # what aired is not rewritten as cancelled
+
+
 def test_every_status_has_a_history_label() -> None:
     catalogue = i18n.catalogue()
     assert [s.value for s in AnnouncementStatus if f"history.status.{s.value}" not in catalogue] == []

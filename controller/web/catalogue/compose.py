@@ -225,6 +225,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "compose.code.unavailable": ("Máy chủ tạm thời không xử lý được; hãy thử lại sau ít phút.",
                                  "The server cannot do this right now; try again in a few minutes."),
     "compose.code.error": ("Có lỗi xảy ra; hãy thử lại.", "Something went wrong; please try again."),
+    "compose.code.not_cancellable": (
+        "Bản tin này đã phát xong hoặc đã bị từ chối, không còn gì để hủy.",
+        "This announcement has finished or was rejected; there is nothing left to cancel.",
+    ),
     "compose.code.not_awaiting_approval": (
         "Bản tin này đã được người khác duyệt, từ chối hoặc hủy trước đó; không cần làm gì thêm.",
         "Someone else already approved, rejected or cancelled this announcement; nothing more to do.",
