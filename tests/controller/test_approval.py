@@ -263,14 +263,14 @@ def test_old_database_gains_the_approval_columns(tmp_path: Any) -> None:
     from sqlalchemy import text
 
     from controller.db import engine_for_url, init_db
+    from controller.migrations.baseline import baseline_metadata
 
     engine = engine_for_url(f"sqlite:///{tmp_path / 'old.db'}")
-    init_db(engine)
+    baseline_metadata().create_all(engine)  # as create_all made it before migrations
     new_columns = ("created_by", "approved_by", "approved_at", "review_comment", "skipped_approval", "source")
     with engine.begin() as conn:
         for column in new_columns:
             conn.execute(text(f"ALTER TABLE announcement DROP COLUMN {column}"))
-        conn.execute(text("DROP TABLE alembic_version"))  # made by create_all, before migrations
         conn.execute(text(
             "INSERT INTO announcement (text, voice, rate, priority, chime, targets, status, created_at, play_at,"
             " expires_at, audio_sha256, audio_size, audio_duration_ms, command_ids) VALUES ('cũ', 'vi', 150,"
