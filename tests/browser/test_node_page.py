@@ -44,5 +44,7 @@ def test_volume_and_test_tone_are_answered_by_the_node(page_for, stack):
     expect(page.get_by_role("status").first).to_contain_text("Đã gửi lệnh “phát âm thử”")
     reload_until(page, page.locator("#answers li[data-event='finished']"), timeout=25)
 
-    page.goto(stack.url + "/fleet")  # the node's next telemetry carries the new volume
-    expect(page.locator(f"tr[data-node-id='{node}'] [data-field='volume']")).to_have_text("35 %", timeout=10_000)
+    # the node's next telemetry carries the new volume: live on this page and on the fleet's
+    expect(page.locator("[data-live-row] [data-field='volume']")).to_have_text("35 %", timeout=10_000)
+    page.goto(stack.url + "/fleet")
+    expect(page.locator(f"tr[data-node-id='{node}'] [data-field='volume']")).to_have_text("35 %")
