@@ -79,3 +79,38 @@ def test_leader_rejects_with_a_reason_and_the_editor_sees_it(page_for, stack):
     expect(mine).to_contain_text("Bị từ chối")
     expect(mine).to_contain_text(reason)
     assert all(plays_of(stack, n, ann) == [] for n in ("thon-dong-1", "thon-dong-2", "thon-tay-1"))
+
+
+def test_leader_schedules_then_cancels_after_confirming(page_for, stack):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    text = "Nhắc lịch: sáng ngày kia thu hoạch cà phê tập trung tại sân kho hợp tác xã thôn Tây."
+    when = (datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")) + timedelta(days=2)).replace(hour=6, minute=15)
+    page = page_for("leader")
+    page.goto(stack.url + "/compose")
+    page.get_by_label("Nội dung bản tin").fill(text)
+    page.get_by_role("checkbox", name=re.compile(r"\(thon-tay-1\)")).check()
+    page.get_by_role("radio", name="Hẹn giờ").check()
+    page.get_by_label("Ngày giờ phát (giờ Việt Nam)").fill(when.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_role("button", name="Gửi phát").click()
+    expect(page).to_have_url(re.compile(r"/announcements/\d+$"), timeout=30_000)
+    ann = int(page.url.rsplit("/", 1)[1])
+    card = page.locator(f"#ann-{ann}")
+    expect(card).to_contain_text("Đã lên lịch")
+    expect(card).to_contain_text(when.strftime("%H:%M"))
+
+    questions: list[str] = []
+    page.once("dialog", lambda d: (questions.append(d.message), d.dismiss()))
+    page.get_by_role("button", name="Hủy bản tin").click()  # "no" to the question: nothing happens
+    expect(card).to_contain_text("Đã lên lịch")
+    assert questions and f"Hủy bản tin số {ann}?" in questions[0]
+    with stack.api() as api:
+        assert api.get(f"/api/v1/announcements/{ann}").json()["status"] == "scheduled"
+
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Hủy bản tin").click()
+    expect(page.get_by_role("status").first).to_contain_text(f"Đã hủy bản tin số {ann}.")
+    expect(page.locator(f"#ann-{ann}")).to_contain_text("Đã hủy")
+    with stack.api() as api:
+        assert api.get(f"/api/v1/announcements/{ann}").json()["status"] == "cancelled"
