@@ -26,6 +26,7 @@ from controller.dispatch import (
     TargetError,
     audio_ref,
     build_commands,
+    inline_audio,
     plan_fanout,
     publish_all,
     resolve_targets,
@@ -185,16 +186,23 @@ class AnnouncementStore:
 
 
     def commands_for(self, ann: Announcement, plan: FanoutPlan, staging: Staging) -> list[OutgoingCommand]:
-        """Signed play commands for a play-now announcement (stored, so it has an id)."""
+        """Signed play commands for a play-now announcement (stored, so it has an id).
+
+        A small emergency carries its audio inline (`controller.dispatch.inline_audio`)."""
         if ann.id is None:
             raise ValueError("announcement has not been stored yet")
+        priority = Priority(ann.priority)
+        data = inline_audio(
+            self.settings.audio_dir or self.settings.state_dir / "audio", ann.audio_sha256, ann.audio_size, priority,
+            self.settings.inline_audio_max_bytes,
+        )
         return build_commands(
             plan,
             signer=self.signer,
             announcement_id=ann.id,
-            audio=audio_ref(self.settings.public_url, ann.audio_sha256, ann.audio_size, ann.audio_duration_ms),
+            audio=audio_ref(self.settings.public_url, ann.audio_sha256, ann.audio_size, ann.audio_duration_ms, data),
             play_at=staging.play_at,
-            priority=Priority(ann.priority),
+            priority=priority,
             issued_at=staging.issued_at,
             expires_at=staging.expires_at,
         )

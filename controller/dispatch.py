@@ -20,11 +20,14 @@ honouring the narrowing. Per-node publishes only cost the controller-to-broker h
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from controller.topology import ZoneTree
@@ -191,8 +194,40 @@ def build_control(
     return OutgoingCommand(topic=topic, payload=signer.seal(topic, command), command=command, nodes=nodes)
 
 
-def audio_ref(public_url: str, sha256: str, size: int, duration_ms: int) -> AudioRef:
-    return AudioRef(url=f"{public_url}/audio/{sha256}.opus", sha256=sha256, size=size, duration_ms=duration_ms)
+def audio_ref(public_url: str, sha256: str, size: int, duration_ms: int, data: bytes | None = None) -> AudioRef:
+    """The command's reference to a stored file; with `data`, the file travels inline too.
+
+    The URL is always there: it is the fallback when inline bytes are unusable, and what
+    an agent that does not know `data` fetches.
+    """
+    return AudioRef(
+        url=f"{public_url}/audio/{sha256}.opus", sha256=sha256, size=size, duration_ms=duration_ms,
+        data=base64.b64encode(data).decode("ascii") if data is not None else None,
+    )
+
+
+def inline_audio(audio_dir: Path, sha256: str, size: int, priority: Priority, max_bytes: int) -> bytes | None:
+    """The bytes to send inside an emergency's commands, or None to send the URL only.
+
+    Only `emergency` plays, and only up to `max_bytes` (0: never): an emergency must not
+    wait for 200 nodes to fetch a new file over 4G round trips, and each node receives the
+    same audio bytes as its download would bring (a third more as base64, no HTTP request
+    or TLS handshake), once. Normal, priority and scheduled plays
+    stay URL-only: they are staged ahead anyway, and a node that has the file cached (a
+    repeated announcement) downloads nothing, which inline bytes would undo. A file that
+    is missing or not what its name says is logged and sent as a URL (nodes then fetch it).
+    """
+    if priority is not Priority.EMERGENCY or max_bytes <= 0 or size > max_bytes:
+        return None
+    try:
+        data = (Path(audio_dir) / f"{sha256}.opus").read_bytes()
+    except OSError as exc:
+        log.warning("emergency audio %s unreadable (%s); sending its URL only", sha256[:12], exc)
+        return None
+    if len(data) != size or hashlib.sha256(data).hexdigest() != sha256:
+        log.error("stored audio %s does not match its name or size; sending its URL only", sha256[:12])
+        return None
+    return data
 
 
 def publish_all(publisher: Publisher, commands: Iterable[OutgoingCommand]) -> dict[str, str]:
@@ -221,6 +256,7 @@ __all__ = [
     "audio_ref",
     "build_commands",
     "build_control",
+    "inline_audio",
     "plan_topics",
     "new_command_id",
     "plan_fanout",

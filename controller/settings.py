@@ -18,6 +18,7 @@ from pydantic_settings import NoDecode, SettingsConfigDict
 
 from controller.placeholder import is_placeholder
 from controller.tts_settings import ENV_PREFIX, TtsSettings, check_base_url
+from protocol.commands import MAX_INLINE_AUDIO_BYTES
 from protocol.topics import ID_PATTERN
 
 MIN_TOKEN_CHARS_PRODUCTION = 24
@@ -282,6 +283,18 @@ class ControllerSettings(TtsSettings):
         "is recorded as failed on the alert."
     )
     # --- end node control and alerts ---
+
+    # --- inline emergency audio (issue 4) ---
+    inline_audio_max_bytes: int = Field(
+        default=96 * 1024,
+        ge=0,
+        le=MAX_INLINE_AUDIO_BYTES,
+        description="An emergency play-now announcement whose audio is at most this many bytes (96 KiB is "
+        "about 30 s of 24 kbit/s Opus) carries the audio inside its signed command, so nodes are ready "
+        "without an HTTP fetch; larger ones, and every normal, priority or scheduled play, carry only "
+        f"the URL. 0 disables it. At most {MAX_INLINE_AUDIO_BYTES} (the protocol's limit).",
+    )
+    # --- end inline emergency audio ---
 
     @field_validator("api_tokens", mode="before")
     @classmethod

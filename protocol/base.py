@@ -14,7 +14,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 from protocol.topics import ID_PATTERN
 
 MAX_PAYLOAD_BYTES = 64 * 1024
-"""Anything larger on a Loa topic is garbage; refuse before parsing."""
+"""Anything larger on a Loa report topic (state, events, telemetry, timeline) is garbage;
+refuse before parsing. Reports never carry audio, so the tight limit stays."""
+
+MAX_COMMAND_PAYLOAD_BYTES = 192 * 1024
+"""Limit for a signed command envelope on a `.../cmd` topic. Larger than the report limit
+only because an emergency play may carry its audio inline (`AudioRef.data`, at most
+`protocol.commands.MAX_INLINE_AUDIO_BYTES` before base64); every other command is a
+few hundred bytes."""
 
 
 class ProtocolError(ValueError):
@@ -49,12 +56,15 @@ class Payload(BaseModel):
 P = TypeVar("P", bound=Payload)
 
 
-def decode(model: type[P], raw: bytes | str) -> P:
-    """Parse one payload, turning every kind of garbage into ProtocolError."""
+def decode(model: type[P], raw: bytes | str, limit: int = MAX_PAYLOAD_BYTES) -> P:
+    """Parse one payload, turning every kind of garbage into ProtocolError.
+
+    `limit` is the largest payload accepted: the report limit unless the caller knows it
+    is reading a command (`MAX_COMMAND_PAYLOAD_BYTES`)."""
     if isinstance(raw, str):
         raw = raw.encode()
-    if len(raw) > MAX_PAYLOAD_BYTES:
-        raise ProtocolError(f"payload of {len(raw)} bytes exceeds {MAX_PAYLOAD_BYTES}")
+    if len(raw) > limit:
+        raise ProtocolError(f"payload of {len(raw)} bytes exceeds {limit}")
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
@@ -63,4 +73,13 @@ def decode(model: type[P], raw: bytes | str) -> P:
         raise ProtocolError(f"invalid {model.__name__}: {where}: {first.get('msg')}") from None
 
 
-__all__ = ["ID_PATTERN", "MAX_PAYLOAD_BYTES", "Payload", "ProtocolError", "UtcDatetime", "decode", "utcnow"]
+__all__ = [
+    "ID_PATTERN",
+    "MAX_COMMAND_PAYLOAD_BYTES",
+    "MAX_PAYLOAD_BYTES",
+    "Payload",
+    "ProtocolError",
+    "UtcDatetime",
+    "decode",
+    "utcnow",
+]

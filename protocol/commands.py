@@ -6,15 +6,29 @@ an id, the time it was issued and the time after which it must not be acted on.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from protocol.base import Payload, UtcDatetime
+from protocol.base import Payload, ProtocolError, UtcDatetime
 from protocol.topics import ID_PATTERN
 
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
+
+MAX_INLINE_AUDIO_BYTES = 128 * 1024
+"""Most audio bytes one command may carry inline (`AudioRef.data`, before base64): about
+40 s of 24 kbit/s Opus. Keeps a command envelope under `MAX_COMMAND_PAYLOAD_BYTES`."""
+
+MAX_INLINE_DATA_CHARS = 4 * ((MAX_INLINE_AUDIO_BYTES + 2) // 3)
+"""Length of MAX_INLINE_AUDIO_BYTES in padded base64."""
+
+
+class InlineAudioError(ProtocolError):
+    """`AudioRef.data` is unusable (not base64, wrong size or hash): fetch the URL instead."""
 
 
 class Priority(StrEnum):
@@ -47,6 +61,35 @@ class AudioRef(BaseModel):
     duration_ms: Annotated[int, Field(ge=0)]
     """Playing time, for timelines and telemetry."""
     mime: str = "audio/ogg; codecs=opus"
+    data: Annotated[str, Field(min_length=1, max_length=MAX_INLINE_DATA_CHARS)] | None = None
+    """Optional: the file itself, standard base64 (RFC 4648, padded). The controller sends
+    it only with small emergency plays, so the audio arrives with the (signed) command and
+    the node is ready without an HTTP round trip. Checked like a download (exact `size`,
+    `sha256`); when absent or unusable the node fetches `url`, which is always present.
+    Not validated here beyond its length, so a bad `data` costs a download, never the play."""
+
+    def inline_bytes(self) -> bytes | None:
+        """The verified bytes of `data`; None without `data`.
+
+        Raises InlineAudioError when `data` is not base64 or does not decode to exactly
+        `size` bytes hashing to `sha256` - the receiver then downloads `url` instead.
+        """
+        if self.data is None:
+            return None
+        try:
+            raw = base64.b64decode(self.data, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise InlineAudioError(f"inline audio is not valid base64: {exc}") from None
+        if len(raw) != self.size:
+            raise InlineAudioError(f"inline audio is {len(raw)} bytes, the command says {self.size}")
+        actual = hashlib.sha256(raw).hexdigest()
+        if actual != self.sha256:
+            raise InlineAudioError(f"inline audio hashes to {actual[:12]}..., not {self.sha256[:12]}...")
+        return raw
+
+    def without_data(self) -> "AudioRef":
+        """The same reference without inline bytes (what a node keeps on disk and in memory)."""
+        return self if self.data is None else self.model_copy(update={"data": None})
 
 
 class PlayOrder(BaseModel):
@@ -200,6 +243,9 @@ class Command(Payload):
 
 __all__ = [
     "AudioRef",
+    "InlineAudioError",
+    "MAX_INLINE_AUDIO_BYTES",
+    "MAX_INLINE_DATA_CHARS",
     "CancelOrder",
     "Command",
     "CommandKind",

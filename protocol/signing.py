@@ -23,7 +23,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from protocol.base import MAX_PAYLOAD_BYTES, ProtocolError, decode
+from protocol.base import MAX_COMMAND_PAYLOAD_BYTES, ProtocolError, decode
 from protocol.commands import Command
 
 
@@ -100,8 +100,9 @@ class Verifier:
         self._keys = {key_id(k): k for k in public_keys}
 
     def open(self, topic: str, raw: bytes) -> Command:
-        if len(raw) > MAX_PAYLOAD_BYTES:
-            raise ProtocolError(f"envelope of {len(raw)} bytes exceeds {MAX_PAYLOAD_BYTES}")
+        # Checked before parsing: a command may carry inline emergency audio, nothing more.
+        if len(raw) > MAX_COMMAND_PAYLOAD_BYTES:
+            raise ProtocolError(f"envelope of {len(raw)} bytes exceeds {MAX_COMMAND_PAYLOAD_BYTES}")
         try:
             env = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
@@ -118,4 +119,4 @@ class Verifier:
             key.verify(_unb64(sig), _signed_bytes(topic, cmd_json))
         except (InvalidSignature, ValueError):
             raise SignatureError("signature does not match topic and command") from None
-        return decode(Command, cmd_json)
+        return decode(Command, cmd_json, limit=MAX_COMMAND_PAYLOAD_BYTES)

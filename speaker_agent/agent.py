@@ -30,7 +30,7 @@ from types import TracebackType
 
 from protocol import topics
 from protocol.base import MAX_PAYLOAD_BYTES
-from protocol.commands import Command, CommandKind
+from protocol.commands import AudioRef, Command, CommandKind
 from protocol.link import LinkOptions, MqttLink, Will
 from protocol.reports import (
     TERMINAL_EVENTS,
@@ -309,12 +309,15 @@ class Agent:
             log.warning("command %s of kind %s is not supported by this agent", cmd.id, cmd.kind)
             return
         play = StagedPlay.from_command(cmd)
+        inline = play.audio if play.audio is not None and play.audio.data is not None else None
+        if inline is not None:  # inline audio goes to the cache once, never into timeline.json
+            play = play.model_copy(update={"audio": inline.without_data()})
         if play.occurrence is not None and self.timeline.occurrence_state(play.occurrence) in ("playing", "done"):
             log.info("ignoring %s: occurrence %s is playing or has played", cmd.id, play.occurrence)
             return
         log.info("accepted %s: %s at %s (%s)", cmd.id, play.label, play.play_at.isoformat(), play.priority)
         self._event(play.cmd, play.announcement, EventKind.RECEIVED, relay=play.relay)
-        self._stage(play)
+        self._stage(play, inline=inline)
 
     def _cancel(self, cmd: Command) -> None:
         order = cmd.cancel
@@ -347,7 +350,7 @@ class Agent:
                 self._pinned.discard(play.cmd)
                 self.cache.unpin(play.audio.sha256)
 
-    def _stage(self, play: StagedPlay, restored: bool = False) -> None:
+    def _stage(self, play: StagedPlay, restored: bool = False, inline: AudioRef | None = None) -> None:
         self._pin(play)  # before staging: the timeline may expire it (and unpin) at once
         result = self.timeline.stage(play, restored=restored)
         if not result:
@@ -370,7 +373,7 @@ class Agent:
         if play.audio.url == TONE_URL:  # a test tone: generated here, nothing to fetch
             self.timeline.ready(play.cmd, self.control.tone_path())
             return
-        path = self.cache.get(play.audio.sha256)
+        path = self.cache.get(play.audio.sha256) or (self.fetcher.store_inline(inline) if inline else None)
         if path is not None:
             self.timeline.ready(play.cmd, path)
         elif self._downloads is None or not self._downloads.submit(lambda: self._download(play)):

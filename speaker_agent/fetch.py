@@ -7,6 +7,11 @@ reaches the cache until its bytes hash to the sha256 the signed command named; a
 mismatch throws the partial away and starts over. Attempts are bounded and spaced by
 jittered exponential backoff, so a whole commune's nodes do not hammer the server in
 step after an outage.
+
+Small emergency plays may carry their audio inside the signed command (`AudioRef.data`):
+`store_inline` checks those bytes exactly like a finished download (size, sha256) and
+moves them into the cache atomically, so the play is ready without any HTTP request.
+Unusable inline bytes are logged and the caller downloads the URL as usual.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import logging
 import os
 import random
 import re
+import tempfile
 import threading
 import urllib.error
 import urllib.parse
@@ -23,13 +29,15 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from protocol.commands import AudioRef
+from protocol.commands import AudioRef, InlineAudioError
 from speaker_agent import agent_version
 from speaker_agent.cache import Cache, sha256_file
 
 log = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
+INLINE_PREFIX = ".inline-"
+"""Temporary files of inline audio in the partial directory (left only by a crash mid-write)."""
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$")
 
 
@@ -75,6 +83,45 @@ class Fetcher:
         self._locks: dict[str, tuple[threading.Lock, int]] = {}  # sha256 -> (lock, users)
         self._locks_guard = threading.Lock()
         self._user_agent = f"loa-agent/{agent_version()}"
+        for stray in self.partial_dir.glob(f"{INLINE_PREFIX}*"):
+            stray.unlink(missing_ok=True)
+
+    def store_inline(self, ref: AudioRef) -> Path | None:
+        """Cache the audio `ref` carries inline; the cached file, or None to download instead.
+
+        None when `ref` has no `data`, or (logged as a warning) when the data is not
+        base64, has the wrong size or hash, or cannot be written. The bytes go to a temp
+        file in the partial directory, fsynced, then `os.replace`d into the cache: a power
+        cut leaves either no file or the whole verified one. The agent calls this on the
+        MQTT thread rather than in the download pool: decoding and hashing at most 128 KiB
+        is quick, while a pool worker may be busy with a long normal download.
+        """
+        try:
+            raw = ref.inline_bytes()
+        except InlineAudioError as exc:
+            log.warning("audio %s: %s; downloading %s instead", ref.sha256[:12], exc, ref.url[:200])
+            return None
+        if raw is None:
+            return None
+        cached = self.cache.get(ref.sha256)
+        if cached is not None:
+            return cached
+        tmp: Path | None = None
+        try:
+            fd, name = tempfile.mkstemp(dir=self.partial_dir, prefix=INLINE_PREFIX, suffix=".part")
+            tmp = Path(name)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(raw)
+                fh.flush()
+                os.fsync(fh.fileno())
+            path = self.cache.add(ref.sha256, tmp)
+        except OSError as exc:
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
+            log.warning("audio %s: cannot keep the inline audio (%s); downloading instead", ref.sha256[:12], exc)
+            return None
+        log.info("audio %s (%d bytes) arrived inline with the command; no download", ref.sha256[:12], ref.size)
+        return path
 
     def fetch(self, ref: AudioRef, stop: threading.Event | None = None) -> Path:
         """Return the cached, verified file for `ref`, downloading it if needed.

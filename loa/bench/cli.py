@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     prog.add_argument("--node-procs", type=int, default=10)
     prog.add_argument("--normal-priority", action="store_true")
     prog.add_argument("--state-dir", type=Path, default=None)
+    prog.add_argument("--inline-audio-max-bytes", type=int, default=None,
+                      help="controller LOA_INLINE_AUDIO_MAX_BYTES (default: the controller's; 0 = emergencies "
+                      "download their audio, as before inline audio)")
     tts = sub.add_parser("tts", help="normalise + synthesise + loudness + encode, cold and cached")
     tts.add_argument("--seconds", type=float, default=60.0, help="approximate speech length per render")
     tts.add_argument("--rounds", type=int, default=5)
@@ -49,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         result = run_programme(
             nodes=args.nodes, hamlets=args.hamlets, rounds=args.rounds, lead_s=args.lead,
             state_dir=args.state_dir, node_procs=args.node_procs, node_realtime=not args.normal_priority,
+            inline_audio_max_bytes=args.inline_audio_max_bytes,
         )
     else:
         from loa.bench.tts import run_tts

@@ -4,6 +4,10 @@ emergency cuts into a normal play.
 Preemption latency is measured per node from just before the emergency's POST (the
 official presses "send") to the moment the node stopped the normal play, as written in
 its plays.jsonl; the emergency's own start is reported beside it.
+
+So that the figure can be attributed, the report says how the emergency's audio
+travelled: how many of its commands carried the audio inline (seen on the command
+topics) and how many HTTP requests for its file reached the controller (its access log).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from loa.bench.commands import CommandTap
 from loa.bench.fanout import bulletin_text
 from loa.bench.stats import summary
 from loa.bench.system import bench_system, parse_ts
@@ -21,13 +26,20 @@ EMERGENCY = "Khẩn cấp: bão số chín sắp đổ bộ, bà con khẩn trư
 
 def run_programme(
     *, nodes: int, hamlets: int, rounds: int, lead_s: float, state_dir: Path | None, node_procs: int,
-    node_realtime: bool = True, schedule_ahead_s: float = 20.0,
+    node_realtime: bool = True, schedule_ahead_s: float = 20.0, inline_audio_max_bytes: int | None = None,
 ) -> dict:
+    env = {} if inline_audio_max_bytes is None else {"LOA_INLINE_AUDIO_MAX_BYTES": str(inline_audio_max_bytes)}
     with bench_system(nodes=nodes, hamlets=hamlets, node_procs=node_procs, node_realtime=node_realtime,
-                      lead_s=lead_s, state_dir=state_dir) as system:
+                      lead_s=lead_s, state_dir=state_dir, controller_env=env) as system:
         ids = [n.id for n in system.node_specs]
-        scheduled = [_scheduled_round(system, ids, schedule_ahead_s, r) for r in range(rounds)]
-        preempt = [_preemption_round(system, ids, r) for r in range(rounds)]
+        cmd_tap = CommandTap(system.stack)
+        cmd_tap.start()
+        try:
+            scheduled = [_scheduled_round(system, ids, schedule_ahead_s, r) for r in range(rounds)]
+            preempt = [_preemption_round(system, ids, r) for r in range(rounds)]
+            audio = _emergency_audio(system.stack, cmd_tap, preempt)
+        finally:
+            cmd_tap.stop()
     late = [x for r in scheduled for x in r["late_ms"]]
     return {
         "benchmark": "programme",
@@ -48,6 +60,24 @@ def run_programme(
         "emergency_play_at_s": summary([r["play_at_s"] for r in preempt], 3),
         "emergency_received_s": summary([x for r in preempt for x in r["received_s"]], 3),
         "emergency_ready_s": summary([x for r in preempt for x in r["ready_s"]], 3),
+        "inline_audio_max_bytes": inline_audio_max_bytes if inline_audio_max_bytes is not None else "controller default",
+        "emergency_audio": audio,
+    }
+
+
+def _emergency_audio(stack, cmd_tap: CommandTap, preempt: list[dict]) -> dict:
+    """How each emergency's audio reached the nodes: inline in its commands, or over HTTP."""
+    log = (stack.dir / "logs" / "controller.log").read_text(errors="replace")
+    requests = [line for line in log.splitlines() if "GET /audio/" in line]
+    seen = [c for r in preempt for c in cmd_tap.for_announcement(r["announcement"])]
+    return {
+        "audio_bytes": [r["audio_size"] for r in preempt],
+        "commands": len(seen),
+        "commands_with_inline_audio": sum(c.inline for c in seen),
+        "largest_command_bytes": max((c.envelope_bytes for c in seen), default=0),
+        "http_requests_for_emergency_audio": sum(
+            1 for line in requests for r in preempt if f"/audio/{r['audio_sha256']}.opus" in line
+        ),
     }
 
 
@@ -107,6 +137,9 @@ def _preemption_round(system, ids, round_no: int) -> dict:
     ]
     events = tap.events_for(emergency["id"])
     return {
+        "announcement": emergency["id"],
+        "audio_sha256": emergency["audio"]["sha256"],
+        "audio_size": emergency["audio"]["size"],
         "stored_s": parse_ts(emergency["created_at"]) - t0,
         "play_at_s": parse_ts(emergency["play_at"]) - t0,
         "received_s": [e.at.timestamp() - t0 for e in events if e.event.value == "received"],

@@ -67,13 +67,15 @@ def _start_node_procs(stack: Stack, node_specs, procs: int, realtime: bool) -> t
 
 @contextmanager
 def bench_system(
-    *, nodes: int, hamlets: int, node_procs: int, node_realtime: bool, lead_s: float, state_dir: Path | None
+    *, nodes: int, hamlets: int, node_procs: int, node_realtime: bool, lead_s: float, state_dir: Path | None,
+    controller_env: dict[str, str] | None = None,
 ) -> Iterator[BenchSystem]:
+    """`controller_env`: extra LOA_* settings for the controller (e.g. to compare a feature off and on)."""
     zones, node_specs = _layout(nodes, hamlets)
     with tempfile.TemporaryDirectory(prefix="loa-bench-") as tmp:
         stack = Stack(StackOptions(
             state_dir=state_dir or Path(tmp), zones=zones, nodes=node_specs, realtime_playback=True,
-            telemetry_interval_s=60, play_lead_s=lead_s, keepalive_s=30,
+            telemetry_interval_s=60, play_lead_s=lead_s, keepalive_s=30, controller_env=dict(controller_env or {}),
         ))
         workers: list[subprocess.Popen] = []
         tap = None
