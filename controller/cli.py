@@ -29,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"], help="default info"
     )
-    sub.add_parser("init-db", help="create the database tables (idempotent) and exit")
+    sub.add_parser("init-db", help="create or upgrade the database schema (migrations; idempotent) and exit")
     return parser
 
 
