@@ -46,7 +46,7 @@ needs_chromium = pytest.mark.skipif(
 # -- the system -------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     options = StackOptions(
         state_dir=tmp_path_factory.mktemp("browser-stack") / "loa",
@@ -110,7 +110,7 @@ def wait_states(stack: Stack, announcement_id: int, wanted: set[str], timeout: f
 # -- the browser --------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
@@ -184,7 +184,7 @@ class Pages:
                 pass
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def _sessions() -> dict[str, dict]:
     return {}
 
