@@ -1,15 +1,17 @@
 """The web app in a real browser, against a real Loa system.
 
-One session-wide stack (Mosquitto, the controller on SQLite, speaker agent processes
-playing into file sinks, exactly what `loa demo` runs) and one headless Chromium
-(Debian's, driven by Playwright; nothing is downloaded). Tests share both, so each
-uses its own zones, nodes or text to stay independent of the others.
+One stack for this package (Mosquitto, the controller on SQLite, speaker agent
+processes playing into file sinks, exactly what `loa demo` runs) and one headless
+Chromium (Debian's, driven by Playwright; nothing is downloaded). Tests share both, so
+each uses its own zones, nodes or text to stay independent of the others. Package scope,
+not session: Playwright's sync API keeps an asyncio loop running in the main thread
+while it is open, and later tests of the suite call asyncio.run.
 
     def test_something(page_for, stack):
         page = page_for("editor")                 # a new, logged-in browser context
         page = page_for("leader", width=360)      # ... on a phone-sized screen
         page.goto(stack.url + "/compose")
-        expect(page.get_by_role("heading", name="Soạn tin")).to_be_visible()
+        expect(page.get_by_role("heading", name="Soạn bản tin")).to_be_visible()
 
     login(page, stack, "viewer")                  # through the login form itself
 
