@@ -95,12 +95,15 @@ class LiveStream:
 
 
 def duration_s(path: Path) -> float:
-    """Playing time of a recorded file, by ffprobe (0 for an empty or unreadable file)."""
+    """Playing time of a recorded file, by decoding it and counting samples (0 for an
+    empty or unreadable file).
+
+    Not the container's claimed duration: a segment cut by a dropped connection can end
+    in an Ogg page whose granule position is far ahead of the audio actually in it, and
+    ffprobe then reports seconds that were never recorded (7.2 s for 1.3 s of audio).
+    """
     out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "default=nw=1:nk=1", str(path)],
-        capture_output=True, text=True, timeout=30,
+        ["ffmpeg", "-v", "quiet", "-nostdin", "-i", str(path), "-ac", "1", "-ar", "8000", "-f", "s16le", "-"],
+        capture_output=True, timeout=30,
     )  # fmt: skip
-    try:
-        return float(out.stdout.strip())
-    except ValueError:
-        return 0.0
+    return len(out.stdout) / (2 * 8000)
