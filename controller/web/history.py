@@ -17,12 +17,13 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
-from sqlmodel import Session, select
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from controller import history
 from controller.accounts.roles import Perm
 from controller.api.deps import CtxDep
-from controller.models import TERMINAL_STATES, Announcement, Zone
+from controller.models import TERMINAL_STATES, Announcement, Delivery, Zone
 from controller.speech_checks import AnnouncementError
 from controller.web.compose import code_message, voice_options
 from controller.web.compose_form import Topology
@@ -89,6 +90,9 @@ def history_page(request: Request, ctx: CtxDep, me: Reader) -> Response:
         rows, total = history.page(session, filters, topo.tree, number, PAGE_SIZE)
         names = display_names(session)
         items = [card(a, topo, names, t) for a in rows]
+        summaries = _summaries(session, [c["id"] for c in items])
+        for c in items:
+            c["summary"] = summaries.get(c["id"], [])
         mine = [card(a, topo, names, t) for a in history.own_open(session, me.username)]
     pages = max(1, math.ceil(total / PAGE_SIZE))
     query = {k: v for k, v in typed.items() if v and k not in errors}
@@ -149,6 +153,22 @@ def detail_page(request: Request, ctx: CtxDep, me: Reader, ann_id: AnnId) -> Res
         else dict(voice_options(ctx, me.lang)).get(item["voice"], item["voice"]),
         "can_cancel": me.can(Perm.ANNOUNCE_CANCEL) and cancellable,
     })  # fmt: skip
+
+
+def _summaries(session: Session, ids: list[int]) -> dict[int, list[tuple[str, int]]]:
+    """Per announcement of the page: how many speakers are in each state, in STATES order —
+    so the list answers "did it play everywhere?" without opening each one."""
+    if not ids:
+        return {}
+    found: dict[int, dict[str, int]] = {}
+    rows = session.exec(
+        select(Delivery.announcement_id, Delivery.state, func.count())
+        .where(col(Delivery.announcement_id).in_(ids))
+        .group_by(Delivery.announcement_id, Delivery.state)
+    ).all()
+    for ann_id, state, n in rows:
+        found.setdefault(ann_id, {})[state] = n
+    return {a: [(st, by[st]) for st in STATES if st in by] for a, by in found.items()}
 
 
 @router.post("/announcements/{ann_id:int}/cancel")

@@ -7,7 +7,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "common.skip_to_content": ("Bỏ qua, đến nội dung chính", "Skip to main content"),
     "common.menu": ("Trình đơn", "Menu"),
     "common.logout": ("Đăng xuất", "Log out"),
-    "common.logged_in_as": ("Đang đăng nhập: {name} ({role})", "Logged in as {name} ({role})"),
+    "common.logged_in_as": ("Đang đăng nhập: {name} · {role}", "Logged in as {name} · {role}"),
     "common.language": ("Ngôn ngữ", "Language"),
     "common.switch_to": ("English", "Tiếng Việt"),
     "common.save": ("Lưu", "Save"),

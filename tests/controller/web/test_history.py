@@ -69,6 +69,18 @@ def test_detail_shows_states_on_each_speaker_and_who_did_what(web: Web) -> None:
     assert "Khẩn cấp, không qua duyệt" in web.viewer.get(f"/announcements/{urgent}").text
 
 
+def test_the_list_says_how_many_speakers_played_each_announcement(web: Web) -> None:
+    ann_id = send(web, zones=["thon-dong"], nodes=[])
+    set_state(web, ann_id, "dong-1", "finished")
+    set_state(web, ann_id, "dong-2", "finished")
+    set_state(web, ann_id, "dong-3", "expired")
+    page = web.viewer.get("/announcements").text
+    item = page[page.index(f'id="ann-{ann_id}"'):]
+    item = item[: item.index("</li>")]
+    assert 'data-state="finished">Đã phát xong: 2<' in item
+    assert 'data-state="expired">Lỡ (hết hạn): 1<' in item
+
+
 def test_cancel_needs_the_right_role_and_csrf(web: Web) -> None:
     ann_id = send(web, when="at", at="2025-07-02T06:00")
     assert 'id="cancel-button"' in web.leader.get(f"/announcements/{ann_id}").text
