@@ -16,6 +16,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from subprocess import Popen
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from protocol.link import MqttLink
 
 from loa import procs
 from loa.broker import BrokerConfig, Mosquitto, free_port, hash_password, wait_port
@@ -99,6 +103,25 @@ class Stack:
     @property
     def mqtt_port(self) -> int:
         return self.secrets["mqtt_port"]
+
+    def controller_link(self, name: str, *, keepalive: int = 5) -> "MqttLink":
+        """A non-persistent MQTT link under the controller's broker account (not started):
+        what benchmarks and tests use to watch or publish as the controller does."""
+        import uuid
+
+        from protocol.link import LinkOptions, MqttLink
+
+        return MqttLink(
+            LinkOptions(
+                host="127.0.0.1",
+                port=self.mqtt_port,
+                client_id=f"{name}-{uuid.uuid4().hex[:8]}",
+                username=CONTROLLER_MQTT_USER,
+                password=self.secrets["controller_mqtt_password"],
+                persistent_session=False,
+                keepalive=keepalive,
+            )
+        )
 
     def prepare(self) -> None:
         """Make keys, credentials, the database, broker and agent configs (reused if present)."""

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 
-from loa.stack import CONTROLLER_MQTT_USER, Stack
+from loa.stack import Stack
 from protocol import topics
 from protocol.base import decode
-from protocol.link import LinkOptions, MqttLink
 from protocol.reports import NodeEvent
 
 
@@ -17,17 +15,7 @@ class EventTap:
     def __init__(self, stack: Stack) -> None:
         self.events: list[NodeEvent] = []
         self._cond = threading.Condition()
-        self.link = MqttLink(
-            LinkOptions(
-                host="127.0.0.1",
-                port=stack.mqtt_port,
-                client_id=f"test-tap-{uuid.uuid4().hex[:8]}",
-                username=CONTROLLER_MQTT_USER,
-                password=stack.secrets["controller_mqtt_password"],
-                persistent_session=False,
-                keepalive=5,
-            )
-        )
+        self.link = stack.controller_link("test-tap", keepalive=5)
         self.link.subscribe(topics.ALL_EVENTS, self._on_event)
 
     def _on_event(self, topic: str, payload: bytes) -> None:

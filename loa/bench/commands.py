@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 from dataclasses import dataclass
 
-from loa.stack import CONTROLLER_MQTT_USER, Stack
+from loa.stack import Stack
 from protocol.base import MAX_COMMAND_PAYLOAD_BYTES, ProtocolError, decode
 from protocol.commands import Command
-from protocol.link import LinkOptions, MqttLink
 from protocol.topics import PREFIX
 
 
@@ -33,17 +31,7 @@ class CommandTap:
     def __init__(self, stack: Stack) -> None:
         self.seen: list[SeenCommand] = []
         self._lock = threading.Lock()
-        self.link = MqttLink(
-            LinkOptions(
-                host="127.0.0.1",
-                port=stack.mqtt_port,
-                client_id=f"bench-cmds-{uuid.uuid4().hex[:8]}",
-                username=CONTROLLER_MQTT_USER,
-                password=stack.secrets["controller_mqtt_password"],
-                persistent_session=False,
-                keepalive=30,
-            )
-        )
+        self.link = stack.controller_link("bench-cmds", keepalive=30)
         for pattern in (f"{PREFIX}/zones/+/cmd", f"{PREFIX}/nodes/+/cmd"):
             self.link.subscribe(pattern, self._on_command)
 

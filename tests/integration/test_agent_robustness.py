@@ -16,9 +16,7 @@ import pytest
 
 from protocol import topics
 from protocol.commands import AudioRef, Command, CommandKind, PlayOrder
-from protocol.link import LinkOptions, MqttLink
 from protocol.signing import Signer, generate_keypair, load_private_key
-from loa.stack import CONTROLLER_MQTT_USER
 
 pytestmark = pytest.mark.integration
 
@@ -83,10 +81,7 @@ class FlakyAudioServer:
 
 @pytest.fixture
 def controller_link(stack):
-    link = MqttLink(
-        LinkOptions("127.0.0.1", stack.mqtt_port, f"test-pub-{uuid.uuid4().hex[:6]}", CONTROLLER_MQTT_USER,
-                    stack.secrets["controller_mqtt_password"], persistent_session=False)
-    )
+    link = stack.controller_link("test-pub", keepalive=30)
     link.start()
     assert link.wait_connected(10)
     yield link
