@@ -38,6 +38,7 @@ from sqlmodel import Session, col, select
 
 from controller.db import session_scope
 from controller.dispatch import Clock
+from controller.jobs import add_interval_job
 from controller.models import Alert, AlertPublic, Node
 from controller.settings import ControllerSettings
 
@@ -255,16 +256,8 @@ def add_alert_job(scheduler: BaseScheduler, settings: ControllerSettings, engine
         webhook = Webhook(settings.alert_webhook_url, engine, timeout_s=settings.alert_webhook_timeout_s,
                           attempts=settings.alert_webhook_attempts)
     monitor = AlertMonitor(engine, clock, settings.alert_offline_after_s, webhook)
-    scheduler.add_job(
-        monitor.run,
-        "interval",
-        seconds=settings.alert_check_interval_s,
-        id=ALERT_JOB_ID,
-        name="offline alerts",
-        misfire_grace_time=max(1, int(settings.alert_check_interval_s * 2)),
-        coalesce=True,
-        max_instances=1,
-        replace_existing=True,
+    add_interval_job(
+        scheduler, monitor.run, seconds=settings.alert_check_interval_s, job_id=ALERT_JOB_ID, name="offline alerts"
     )
     return monitor
 

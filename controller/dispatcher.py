@@ -42,6 +42,7 @@ from sqlalchemy import Engine, exists, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from controller.jobs import add_interval_job
 from controller.dispatch import (
     Clock,
     OutgoingCommand,
@@ -393,17 +394,7 @@ def add_pending_deliveries(
 
 def add_dispatch_job(scheduler: object, dispatcher: Dispatcher, interval_s: float) -> None:
     """Register the tick on the app's BackgroundScheduler (one job, never overlapping itself)."""
-    scheduler.add_job(  # type: ignore[attr-defined]
-        dispatcher.tick,
-        "interval",
-        seconds=interval_s,
-        id=DISPATCH_JOB_ID,
-        name="dispatcher",
-        misfire_grace_time=max(1, int(interval_s * 2)),
-        coalesce=True,
-        max_instances=1,
-        replace_existing=True,
-    )
+    add_interval_job(scheduler, dispatcher.tick, seconds=interval_s, job_id=DISPATCH_JOB_ID, name="dispatcher")
 
 
 __all__ = ["DISPATCH_JOB_ID", "Dispatcher", "TickReport", "add_dispatch_job", "add_pending_deliveries"]

@@ -31,12 +31,12 @@ from sqlmodel import Session, col, select
 
 from controller.db import session_scope
 from controller.dispatch import Clock
+from controller.jobs import add_interval_job
 from controller.ingest import CANCEL_SWEEP_DETAIL, SWEEP_DETAIL, Changes, Report, apply_reports, should_replace
 from controller.ingest_history import prune_telemetry
 from controller.ingest_queue import IngestQueue, IngestWorker
 from controller.relays import sweep_relays
 from controller.models import (
-    STATE_RANK,
     TERMINAL_STATES,
     Announcement,
     AnnouncementStatus,
@@ -323,17 +323,7 @@ def make_scheduler(settings: ControllerSettings, engine: Engine, clock: Clock) -
             prune_telemetry(session, now, settings.telemetry_retention_days)
             session.commit()
 
-    scheduler.add_job(
-        run_sweep,
-        "interval",
-        seconds=settings.expiry_sweep_s,
-        id=SWEEP_JOB_ID,
-        name="expiry sweep",
-        misfire_grace_time=max(1, int(settings.expiry_sweep_s * 2)),
-        coalesce=True,
-        max_instances=1,
-        replace_existing=True,
-    )
+    add_interval_job(scheduler, run_sweep, seconds=settings.expiry_sweep_s, job_id=SWEEP_JOB_ID, name="expiry sweep")
     return scheduler
 
 
