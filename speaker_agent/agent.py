@@ -25,6 +25,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
@@ -41,7 +42,7 @@ from protocol.reports import (
     NodeTimeline,
     Telemetry,
 )
-from protocol.signing import Verifier, load_public_key
+from protocol.signing import Verifier
 from speaker_agent import agent_version
 from speaker_agent.cache import Cache
 from speaker_agent.clock import Clock, SystemClock
@@ -50,7 +51,8 @@ from speaker_agent.control import TONE_URL, NodeControl
 from speaker_agent.fetch import FetchError, Fetcher
 from speaker_agent.guard import Guard, Verdict
 from speaker_agent.health import HealthReporter, HealthSources, collect
-from speaker_agent.player import AlsaPlayer, FileSinkPlayer, Player
+from speaker_agent.parts import load_verifier, make_player
+from speaker_agent.player import Player
 from speaker_agent.timeline import StagedPlay, StageOutcome, Timeline
 from speaker_agent.workers import WorkerPool
 
@@ -58,30 +60,6 @@ log = logging.getLogger(__name__)
 
 RELAY_PATH = Path("relay")
 """Placeholder path the timeline holds for a relay (the player uses its URL)."""
-
-
-def load_verifier(settings: AgentSettings) -> Verifier:
-    """A verifier trusting the controller keys in settings.public_key_files."""
-    if not settings.public_key_files:
-        raise ConfigError("public_key_files is empty: the agent needs the controller's public key")
-    keys = []
-    for path in settings.public_key_files:
-        try:
-            keys.append(load_public_key(Path(path)))
-        except OSError as exc:
-            raise ConfigError(f"cannot read public key {path}: {exc.strerror}") from None
-        except ValueError as exc:
-            raise ConfigError(f"public key {path} is unusable: {exc}") from None
-    return Verifier(keys)
-
-
-def make_player(settings: AgentSettings, clock: Clock) -> Player:
-    if settings.player.backend == "alsa":
-        return AlsaPlayer(device=settings.player.alsa_device, volume=settings.volume, clock=clock)
-    return FileSinkPlayer(
-        settings.state_dir, node_id=settings.node_id, realtime=settings.player.realtime, clock=clock,
-        volume=settings.volume,
-    )
 
 
 class Agent:
@@ -263,10 +241,11 @@ class Agent:
             self.link.publish(topics.node_telemetry(self.node_id), self.telemetry().to_json(), qos=topics.QOS_TELEMETRY)
 
     def _event(
-        self, cmd: str, announcement: int | None, kind: EventKind, detail: str | None = None, relay: str | None = None
+        self, cmd: str, announcement: int | None, kind: EventKind, detail: str | None = None, relay: str | None = None,
+        at: datetime | None = None,
     ) -> None:
         event = NodeEvent(
-            node=self.node_id, cmd=cmd, announcement=announcement, event=kind, at=self.clock.now(),
+            node=self.node_id, cmd=cmd, announcement=announcement, event=kind, at=at or self.clock.now(),
             detail=detail[:500] if detail else None, relay=relay,
         )
         self.link.publish(self._events_topic, event.to_json(), qos=topics.QOS_EVENT)
@@ -392,11 +371,13 @@ class Agent:
             return
         self.timeline.ready(play.cmd, path)
 
-    def _on_timeline_event(self, play: StagedPlay, kind: EventKind, detail: str | None) -> None:
+    def _on_timeline_event(
+        self, play: StagedPlay, kind: EventKind, detail: str | None, at: datetime | None = None
+    ) -> None:
         # A preempted play may be back on the timeline (restart policy): keep its pin.
         if kind in TERMINAL_EVENTS and not self.timeline.is_staged(play.cmd):
             self._unpin(play)
-        self._event(play.cmd, play.announcement, kind, detail, relay=play.relay)
+        self._event(play.cmd, play.announcement, kind, detail, relay=play.relay, at=at)
 
 
 __all__ = ["Agent", "load_verifier", "make_player"]

@@ -5,6 +5,15 @@ and what happens on one play's own thread - the last exact wait before `play_at`
 driving the player, and reporting how the play ended (finished, failed, cancelled,
 preempted and re-staged) - can each be read on their own. `PlayThread` is a mixin of
 `Timeline`: it works on the timeline's state under the timeline's lock.
+
+Nothing but reading the clock stands between the wake-up at `play_at` and the player
+call. The `started` report (an event built, serialised to JSON, handed to the MQTT
+thread, and a log line) is made `started_report_s` later by a second thread launched
+with the play, or by the play's own thread just before its final event if the play ends
+sooner; it carries the start's stamp. On a Pi this keeps the CPU on starting the sound
+at air time; in the benchmark, where many agents share a process, a report made at the
+start was what the agents woke up behind (200 nodes: start skew 21-24 ms with it,
+about 5 ms without; docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -12,7 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +43,12 @@ class Playing:
     stop_event: threading.Event = field(default_factory=threading.Event)
     started_at: datetime | None = None
     stop_detail: str | None = None
+    settled: threading.Event = field(default_factory=threading.Event)
+    """Set once the play thread is done with this play (ended, cancelled, or put back)."""
+    began: threading.Event = field(default_factory=threading.Event)
+    """Set at the start (nobody waits on it then) and when settled."""
+    started_reported: bool = False
+    report_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class PlayThread:
@@ -45,6 +60,7 @@ class PlayThread:
     _lock: threading.Lock
     _wake: threading.Event
     _stopping: threading.Event
+    _started_report: timedelta
     _items: dict[str, StagedPlay]
     _order: dict[str, int]
     _paths: dict[str, Path]
@@ -53,7 +69,7 @@ class PlayThread:
 
     if TYPE_CHECKING:
 
-        def _emit(self, play: StagedPlay, kind: EventKind, detail: str | None) -> None: ...
+        def _emit(self, play: StagedPlay, kind: EventKind, detail: str | None, at: datetime | None = None) -> None: ...
 
         def _save_locked(self) -> None: ...
 
@@ -71,10 +87,41 @@ class PlayThread:
         thread = threading.Thread(
             target=self._play, args=(playing,), name=f"loa-play-{self.node_id}", daemon=True
         )
+        # Due from the hand-over, not from when the reporter thread first runs.
+        due = max(playing.play.play_at, self._clock.now()) + self._started_report
+        reporter = threading.Thread(
+            target=self._report_started_later, args=(playing, due), name=f"loa-started-{self.node_id}", daemon=True
+        )
         self._play_thread = thread
         thread.start()
+        reporter.start()
+
+    def _report_started_later(self, playing: Playing, due: datetime) -> None:
+        """`started` for a play still on air `started_report_s` after its start."""
+        if self._clock.wait(playing.settled, max(0.0, (due - self._clock.now()).total_seconds())):
+            return  # over already: the play thread has reported
+        playing.began.wait()  # set already, unless the play thread is only now waking up
+        self._report_started(playing)
+
+    def _report_started(self, playing: Playing) -> None:
+        """Once per play, and always before the play's final event."""
+        with playing.report_lock:
+            if playing.started_at is None or playing.started_reported:
+                return
+            playing.started_reported = True
+            play = playing.play
+            late_ms = (playing.started_at - play.play_at).total_seconds() * 1000
+            log.info("playing %s (%s), %.1f ms after play_at", play.cmd, play.label, late_ms)
+            self._emit(play, EventKind.STARTED, None, at=playing.started_at)
 
     def _play(self, playing: Playing) -> None:
+        try:
+            self._play_through(playing)
+        finally:
+            playing.settled.set()
+            playing.began.set()
+
+    def _play_through(self, playing: Playing) -> None:
         play = playing.play
         ahead = (play.play_at - self._clock.now()).total_seconds()
         if ahead > 0 and self._clock.wait(playing.stop_event, ahead):
@@ -94,9 +141,7 @@ class PlayThread:
             self._wake.set()
             return
         playing.started_at = playing.info.started_at = now
-        late_ms = (playing.started_at - play.play_at).total_seconds() * 1000
-        log.info("playing %s (%s), %.1f ms after play_at", play.cmd, play.label, late_ms)
-        self._emit(play, EventKind.STARTED, None)
+        playing.began.set()
         error: str | None = None
         try:
             if play.is_relay:
@@ -110,6 +155,7 @@ class PlayThread:
         except Exception as exc:  # noqa: BLE001 - any player failure is a `failed` event
             error = f"player failed: {exc}"[:500]
             log.error("play %s failed: %s", play.cmd, exc)
+        self._report_started(playing)
         # Report the end before freeing the slot, so this play's terminal event always
         # precedes the `started` of whatever plays next.
         if error is not None:
@@ -156,4 +202,7 @@ class PlayThread:
             self._emit(play, EventKind.PREEMPTED, "stopped by an emergency play")
 
 
-__all__ = ["PlayThread", "Playing"]
+STARTED_REPORT_S = 0.25
+"""Default delay of the `started` report after the start (by the timeline's clock)."""
+
+__all__ = ["STARTED_REPORT_S", "PlayThread", "Playing"]

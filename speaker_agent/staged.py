@@ -6,9 +6,10 @@ imported without the runner thread; `speaker_agent.timeline` re-exports all of i
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -16,8 +17,14 @@ from protocol.base import UtcDatetime
 from protocol.commands import AudioRef, Command, CommandKind, Priority
 from protocol.reports import EventKind
 
-EventSink = Callable[["StagedPlay", EventKind, "str | None"], None]
-"""Receives (play, event kind, detail) for ready/started/finished/failed/expired/preempted/cancelled."""
+class EventSink(Protocol):
+    """Receives ready/started/finished/failed/expired/preempted/cancelled for a play.
+
+    `at` is when it happened, given when that is not "now": `started` is reported a
+    moment after the start (see `play_thread`) and carries the start's own stamp.
+    """
+
+    def __call__(self, play: StagedPlay, kind: EventKind, detail: str | None, at: datetime | None = None) -> None: ...
 
 
 class StagedPlay(BaseModel):

@@ -29,6 +29,7 @@ expiry and preemption while something plays. The hand-over happens `prestart_s` 
 of `play_at` and the player thread makes the last, exact wait itself: between its
 wake-up and the start there is then nothing but reading the clock - which matters when
 many agents share one process (a benchmark) and contend for the GIL at the same instant.
+For the same reason `started` is reported a moment later (`play_thread`).
 
 The code is split by responsibility: `staged` (the StagedPlay model and staging
 outcomes), `timeline_store` (timeline.json and occurrences.json), `policy` (due order
@@ -40,12 +41,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from protocol.reports import EventKind, NowPlaying, StagedEntry, StagedRelay
 from speaker_agent.clock import Clock
-from speaker_agent.play_thread import Playing, PlayThread
+from speaker_agent.play_thread import STARTED_REPORT_S, Playing, PlayThread
 from speaker_agent.player import Player, PlayInfo
 from speaker_agent.policy import due_key, preempts
 from speaker_agent.staged import EventSink, StagedPlay, StageOutcome, StageResult
@@ -67,6 +68,7 @@ class Timeline(PlayThread):
         store_path: Path | None = None,
         max_wait_s: float = 1.0,
         prestart_s: float = 0.2,
+        started_report_s: float = STARTED_REPORT_S,
     ) -> None:
         self.node_id = node_id
         self._clock = clock
@@ -75,6 +77,7 @@ class Timeline(PlayThread):
         self._store_path = store_path
         self._max_wait_s = max_wait_s
         self._prestart = timedelta(seconds=prestart_s)
+        self._started_report = timedelta(seconds=max(started_report_s, 0.01))
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -287,9 +290,9 @@ class Timeline(PlayThread):
     def _save_locked(self) -> None:
         save_plays(self._store_path, self._items.values())
 
-    def _emit(self, play: StagedPlay, kind: EventKind, detail: str | None) -> None:
+    def _emit(self, play: StagedPlay, kind: EventKind, detail: str | None, at: datetime | None = None) -> None:
         try:
-            self._on_event(play, kind, detail)
+            self._on_event(play, kind, detail, at)
         except Exception:  # noqa: BLE001 - reporting must not break playing
             log.exception("event handler failed for %s %s", play.cmd, kind)
 

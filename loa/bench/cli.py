@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     prog.add_argument("--nodes", type=int, default=200)
     prog.add_argument("--hamlets", type=int, default=20)
     prog.add_argument("--rounds", type=int, default=3)
+    prog.add_argument("--emergency-rounds", type=int, default=None,
+                      help="preemption rounds (default: --rounds; 0 measures only the scheduled start skew)")
     prog.add_argument("--lead", type=float, default=3.0, help="controller play_lead_s")
     prog.add_argument("--node-procs", type=int, default=10)
     prog.add_argument("--normal-priority", action="store_true")
@@ -52,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         result = run_programme(
             nodes=args.nodes, hamlets=args.hamlets, rounds=args.rounds, lead_s=args.lead,
             state_dir=args.state_dir, node_procs=args.node_procs, node_realtime=not args.normal_priority,
-            inline_audio_max_bytes=args.inline_audio_max_bytes,
+            inline_audio_max_bytes=args.inline_audio_max_bytes, emergency_rounds=args.emergency_rounds,
         )
     else:
         from loa.bench.tts import run_tts

@@ -27,6 +27,7 @@ EMERGENCY = "Khẩn cấp: bão số chín sắp đổ bộ, bà con khẩn trư
 def run_programme(
     *, nodes: int, hamlets: int, rounds: int, lead_s: float, state_dir: Path | None, node_procs: int,
     node_realtime: bool = True, schedule_ahead_s: float = 20.0, inline_audio_max_bytes: int | None = None,
+    emergency_rounds: int | None = None,
 ) -> dict:
     env = {} if inline_audio_max_bytes is None else {"LOA_INLINE_AUDIO_MAX_BYTES": str(inline_audio_max_bytes)}
     with bench_system(nodes=nodes, hamlets=hamlets, node_procs=node_procs, node_realtime=node_realtime,
@@ -36,7 +37,7 @@ def run_programme(
         cmd_tap.start()
         try:
             scheduled = [_scheduled_round(system, ids, schedule_ahead_s, r) for r in range(rounds)]
-            preempt = [_preemption_round(system, ids, r) for r in range(rounds)]
+            preempt = [_preemption_round(system, ids, r) for r in range(rounds if emergency_rounds is None else emergency_rounds)]
             audio = _emergency_audio(system.stack, cmd_tap, preempt)
         finally:
             cmd_tap.stop()
@@ -45,6 +46,7 @@ def run_programme(
         "benchmark": "programme",
         "nodes": nodes,
         "rounds": rounds,
+        "emergency_rounds": len(preempt),
         "node_processes": system.node_processes,
         "node_scheduling": system.scheduling,
         "scheduled_plays_complete": sum(r["complete"] for r in scheduled),

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from protocol.commands import AudioRef, CancelOrder, Command, CommandKind, PlayOrder, Priority, StopOrder
 from protocol.signing import Signer, generate_keypair, load_private_key
+from speaker_agent.play_thread import STARTED_REPORT_S
 
 
 def make_keys(directory: Path, name: str = "controller") -> tuple[Signer, Path]:
@@ -197,3 +198,13 @@ class FakeLink:
     def on(self, topic: str) -> list[bytes]:
         with self._lock:
             return [p for t, p, _, _ in self.published if t == topic]
+
+
+def wait_reported_start(clock, timeline, cmd: str, predicate: Callable[[], object], timeout: float = 5.0) -> bool:
+    """`started` is reported STARTED_REPORT_S after the start by the node's clock (so that
+    nothing but the clock read sits between the wake-up and the player): once `cmd` is on
+    air, move the manual clock that far, then wait for `predicate`."""
+    if not wait_until(lambda: (now := timeline.now_playing()) is not None and now.cmd == cmd, timeout):
+        return False
+    clock.advance(STARTED_REPORT_S)
+    return wait_until(predicate, timeout)

@@ -18,7 +18,7 @@ from protocol.reports import NodeEvent, NodeState, Telemetry
 from speaker_agent.agent import Agent
 from speaker_agent.clock import ManualClock
 from speaker_agent.config import AgentSettings, ConfigError
-from tests.speaker_agent.helpers import FakeLink, audio_ref, play_command, wait_until
+from tests.speaker_agent.helpers import FakeLink, audio_ref, play_command, wait_until, wait_reported_start
 
 NODE = "thon-1-loa-1"
 CMD_TOPIC = topics.node_cmd(NODE)
@@ -70,6 +70,9 @@ def test_play_command_goes_through(agent, keys, server, tmp_path):
     [record] = plays(tmp_path)
     assert record["node"] == NODE and record["announcement"] == 7 and record["cmd"] == cmd.id
     assert record["sha256"] == ref.sha256 and record["outcome"] == "finished"
+    # `started` is published after the start but says when it was: the player's own stamp.
+    [started] = [e for e in (decode(NodeEvent, p) for p in link.on(topics.node_events(NODE))) if e.event == "started"]
+    assert started.at.isoformat().replace("+00:00", "Z") == record["started_at"]
     # Same audio again: from the cache, no second download.
     link.deliver(CMD_TOPIC, signer.seal(CMD_TOPIC, play_command(ref, announcement=8)))
     assert wait_until(lambda: events(link, 8) == ["received", "ready", "started", "finished"])
@@ -136,11 +139,11 @@ def test_emergency_preempts_through_the_agent(tmp_path, keys, server):
         ref = audio_ref(DATA, server.add("a.opus", DATA), duration_ms=60_000)
         normal = play_command(ref, now=clock.now(), announcement=1)
         link.deliver(CMD_TOPIC, keys[0].seal(CMD_TOPIC, normal))
-        assert wait_until(lambda: events(link, 1) == ["received", "ready", "started"])
+        assert wait_reported_start(clock, a.timeline, normal.id, lambda: events(link, 1) == ["received", "ready", "started"])
         assert a.telemetry().now_playing.announcement == 1
         urgent = play_command(ref, now=clock.now(), announcement=2, priority=Priority.EMERGENCY)
         link.deliver(CMD_TOPIC, keys[0].seal(CMD_TOPIC, urgent))
-        assert wait_until(lambda: events(link, 1)[-2:] == ["preempted", "ready"] and events(link, 2)[-1:] == ["started"])
+        assert wait_reported_start(clock, a.timeline, urgent.id, lambda: events(link, 1)[-2:] == ["preempted", "ready"] and events(link, 2)[-1:] == ["started"])
         clock.advance(60)  # the emergency ends as the re-staged normal play expires: it is dropped
         assert wait_until(lambda: events(link, 2)[-1:] == ["finished"] and events(link, 1)[-1:] == ["expired"])
         assert [(p["announcement"], p["outcome"]) for p in plays(tmp_path)] == [(1, "preempted"), (2, "finished")]

@@ -11,7 +11,7 @@ from protocol import topics
 from protocol.base import decode
 from protocol.reports import EventKind, NodeEvent, NodeTimeline
 from speaker_agent.clock import ManualClock
-from tests.speaker_agent.helpers import audio_ref, cancel_command, play_command, stop_command, wait_until
+from tests.speaker_agent.helpers import audio_ref, cancel_command, play_command, stop_command, wait_until, wait_reported_start
 from tests.speaker_agent.test_agent import CMD_TOPIC, DATA, NODE, events, make_agent, plays
 from tests.speaker_agent.test_timeline import idle
 
@@ -68,7 +68,7 @@ def test_agent_cancel_and_stop(tmp_path, keys, server):
         on_air = play_command(ref, now=clock.now(), ttl_s=900, announcement=9)
         for cmd in (staged_cmd, on_air):
             link.deliver(CMD_TOPIC, keys[0].seal(CMD_TOPIC, cmd))
-        assert wait_until(lambda: events(link, 9) == ["received", "ready", "started"])
+        assert wait_reported_start(clock, a.timeline, on_air.id, lambda: events(link, 9) == ["received", "ready", "started"])
         assert wait_until(lambda: events(link, 8) == ["received", "ready"])
 
         cancel = cancel_command(occurrences=["8:x", "unknown:1"], now=clock.now())
@@ -92,7 +92,7 @@ def test_agent_cancel_and_stop(tmp_path, keys, server):
         later = play_command(ref, now=clock.now(), play_in_s=100, ttl_s=900, announcement=11)
         for cmd in (again, later):
             link.deliver(CMD_TOPIC, keys[0].seal(CMD_TOPIC, cmd))
-        assert wait_until(lambda: events(link, 10)[-1:] == ["started"])
+        assert wait_reported_start(clock, a.timeline, again.id, lambda: events(link, 10)[-1:] == ["started"])
         link.deliver(CMD_TOPIC, keys[0].seal(CMD_TOPIC, stop_command("lũ quét", now=clock.now())))
         assert wait_until(lambda: events(link, 10)[-1:] == ["cancelled"])
         assert cancelled_events(link)[-1].detail == "lũ quét"

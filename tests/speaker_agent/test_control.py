@@ -21,7 +21,7 @@ from speaker_agent.clock import ManualClock
 from speaker_agent.config import write_settings
 from speaker_agent.control import VOLUME_FILE, tone_wav
 from speaker_agent.player import AlsaPlayer
-from tests.speaker_agent.helpers import FakeLink, audio_ref, play_command, wait_until
+from tests.speaker_agent.helpers import FakeLink, audio_ref, play_command, wait_reported_start, wait_until
 from tests.speaker_agent.test_agent import CMD_TOPIC, DATA, NODE, make_agent, plays, settings
 
 TONE_SHA = hashlib.sha256(tone_wav()).hexdigest()
@@ -129,13 +129,13 @@ def test_test_tone_waits_for_an_emergency_instead_of_preempting_it(tmp_path, key
         ref = audio_ref(DATA, server.add("a.opus", DATA), duration_ms=30_000)
         urgent = play_command(ref, now=clock.now(), announcement=9, priority=Priority.EMERGENCY, ttl_s=600)
         send(link, keys, urgent)
-        assert wait_until(lambda: kinds(link, urgent.id)[-1:] == ["started"])
+        assert wait_reported_start(clock, a.timeline, urgent.id, lambda: kinds(link, urgent.id)[-1:] == ["started"])
         tone = control("test_tone", now=clock.now(), ttl_s=600)
         send(link, keys, tone)
         assert wait_until(lambda: kinds(link, tone.id) == ["received", "ready"])
         clock.advance(30)
         assert wait_until(lambda: kinds(link, urgent.id)[-1:] == ["finished"])
-        assert wait_until(lambda: kinds(link, tone.id)[-1:] == ["started"])
+        assert wait_reported_start(clock, a.timeline, tone.id, lambda: kinds(link, tone.id)[-1:] == ["started"])
         clock.advance(2)
         assert wait_until(lambda: kinds(link, tone.id)[-1:] == ["finished"])
         assert [(p["cmd"], p["outcome"]) for p in plays(tmp_path)] == [(urgent.id, "finished"), (tone.id, "finished")]
@@ -244,7 +244,7 @@ def test_a_waiting_tone_survives_an_agent_restart(tmp_path, keys, server):
         ref = audio_ref(DATA, server.add("a.opus", DATA), duration_ms=30_000)
         first = play_command(ref, now=clock.now(), announcement=3, ttl_s=600)
         send(link, keys, first)
-        assert wait_until(lambda: kinds(link, first.id)[-1:] == ["started"])  # on air: the tone must wait
+        assert wait_reported_start(clock, a.timeline, first.id, lambda: kinds(link, first.id)[-1:] == ["started"])  # on air: the tone must wait
         tone = control("test_tone", now=clock.now(), ttl_s=600)
         send(link, keys, tone)
         assert wait_until(lambda: kinds(link, tone.id) == ["received", "ready"])
@@ -254,7 +254,7 @@ def test_a_waiting_tone_survives_an_agent_restart(tmp_path, keys, server):
     b, link2 = make_agent(tmp_path, keys, clock, player={"backend": "file", "realtime": True})
     b.start()
     try:  # restored from timeline.json; the tone file is generated again, nothing is downloaded
-        assert wait_until(lambda: kinds(link2, tone.id)[:2] == ["ready", "started"])
+        assert wait_reported_start(clock, b.timeline, tone.id, lambda: kinds(link2, tone.id)[:2] == ["ready", "started"])
         clock.advance(2)
         assert wait_until(lambda: kinds(link2, tone.id)[-1:] == ["finished"])
         assert [p["sha256"] for p in plays(tmp_path) if p["cmd"] == tone.id] == [TONE_SHA]

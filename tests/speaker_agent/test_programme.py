@@ -17,8 +17,8 @@ from protocol.reports import EventKind, NodeTimeline
 from speaker_agent.clock import ManualClock, SystemClock
 from speaker_agent.player import AlsaPlayer, FileSinkPlayer
 from speaker_agent.timeline import MAX_REPORTED, StageOutcome, StagedPlay, Timeline
-from tests.speaker_agent.helpers import audio_ref, play_command, wait_until
-from tests.speaker_agent.test_agent import NODE, make_agent, plays
+from tests.speaker_agent.helpers import audio_ref, play_command, wait_until, wait_reported_start
+from tests.speaker_agent.test_agent import NODE, make_agent
 from tests.speaker_agent.test_timeline import Events, GatePlayer, idle, staged
 
 # -- timeline ---------------------------------------------------------------------------
@@ -78,7 +78,7 @@ def test_occurrence_playing_or_played_is_not_staged_again_even_after_restart(
     first = staged(clock, ttl_s=600, occurrence=occ)
     timeline.stage(first)
     timeline.ready(first.cmd, tmp_path / "a.opus")
-    assert wait_until(lambda: events_.of(first.cmd) == ["ready", "started"])
+    assert wait_reported_start(clock, timeline, first.cmd, lambda: events_.of(first.cmd) == ["ready", "started"])
     assert timeline.occurrence_state(occ) == "playing"
     again = staged(clock, ttl_s=600, occurrence=occ)
     assert timeline.stage(again).outcome is StageOutcome.OCCURRENCE_PLAYING and not timeline.stage(again)
@@ -127,7 +127,7 @@ def test_cancel_stops_a_matching_play_on_air_and_one_about_to_start(timeline, cl
     on_air = staged(clock, announcement=3)
     timeline.stage(on_air)
     timeline.ready(on_air.cmd, tmp_path / "a.opus")
-    assert wait_until(lambda: events_.of(on_air.cmd) == ["ready", "started"])
+    assert wait_reported_start(clock, timeline, on_air.cmd, lambda: events_.of(on_air.cmd) == ["ready", "started"])
     assert [p.cmd for p in timeline.cancel(3, None, "cancelled by command c9")] == [on_air.cmd]
     assert wait_until(lambda: events_.of(on_air.cmd) == ["ready", "started", "cancelled"])
     assert events_.items[-1][2] == "cancelled by command c9"
@@ -151,13 +151,13 @@ def test_stop_stops_only_the_play_on_air(timeline, clock, player, events_, tmp_p
     for p in (current, later):
         timeline.stage(p)
         timeline.ready(p.cmd, tmp_path / "a.opus")
-    assert wait_until(lambda: events_.of(current.cmd) == ["ready", "started"])
+    assert wait_reported_start(clock, timeline, current.cmd, lambda: events_.of(current.cmd) == ["ready", "started"])
     assert timeline.stop_current("stopped by operator") == current
     assert wait_until(lambda: events_.of(current.cmd) == ["ready", "started", "cancelled"])
     assert events_.items[-1][2] == "stopped by operator"
     assert timeline.pending() == [later]
     clock.advance(5)
-    assert wait_until(lambda: events_.of(later.cmd) == ["ready", "started"])
+    assert wait_reported_start(clock, timeline, later.cmd, lambda: events_.of(later.cmd) == ["ready", "started"])
     player.release(later.cmd)
     assert wait_until(lambda: events_.of(later.cmd)[-1:] == ["finished"])
 
@@ -167,12 +167,12 @@ def test_preempted_play_whose_command_expired_is_dropped(timeline, clock, player
     normal = staged(clock, ttl_s=5)
     timeline.stage(normal)
     timeline.ready(normal.cmd, tmp_path / "a.opus")
-    assert wait_until(lambda: events_.of(normal.cmd) == ["ready", "started"])
+    assert wait_reported_start(clock, timeline, normal.cmd, lambda: events_.of(normal.cmd) == ["ready", "started"])
     clock.advance(6)  # a play on air runs past its command's expiry; that is fine
     emergency = staged(clock, priority=Priority.EMERGENCY)
     timeline.stage(emergency)
     timeline.ready(emergency.cmd, tmp_path / "b.opus")
-    assert wait_until(lambda: events_.of(emergency.cmd) == ["ready", "started"])
+    assert wait_reported_start(clock, timeline, emergency.cmd, lambda: events_.of(emergency.cmd) == ["ready", "started"])
     assert events_.of(normal.cmd) == ["ready", "started", "preempted"]
     player.release(emergency.cmd)
     assert wait_until(lambda: events_.of(emergency.cmd)[-1:] == ["finished"])
@@ -194,12 +194,12 @@ def test_preempted_play_restarts_before_other_normal_plays_but_after_priority(
         timeline.stage(p)
         timeline.ready(p.cmd, tmp_path / "a.opus")
     clock.advance(3)
-    assert wait_until(lambda: events_.of(emergency.cmd) == ["ready", "started"])
+    assert wait_reported_start(clock, timeline, emergency.cmd, lambda: events_.of(emergency.cmd) == ["ready", "started"])
     assert events_.of(normal.cmd) == ["ready", "started", "preempted", "ready"]
     for cmd in (emergency.cmd, prio.cmd, normal.cmd):
         assert wait_until(lambda: player.calls[-1][0] == cmd)
         player.release(cmd)
-    assert wait_until(lambda: events_.of(other.cmd)[-2:] == ["ready", "started"])
+    assert wait_reported_start(clock, timeline, other.cmd, lambda: events_.of(other.cmd)[-2:] == ["ready", "started"])
     player.release(other.cmd)
     assert wait_until(lambda: events_.of(other.cmd)[-1:] == ["finished"])
     # priority rank, then play_at (the interrupted play's is the earliest), then cmd id

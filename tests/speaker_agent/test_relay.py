@@ -23,7 +23,7 @@ from speaker_agent.clock import ManualClock
 from speaker_agent.config import AgentSettings
 from speaker_agent.player import FileSinkPlayer, PlayerError, PlayInfo, RelayOptions
 from speaker_agent.timeline import StagedPlay, Timeline
-from tests.speaker_agent.helpers import FakeLink, audio_ref, cancel_command, play_command, wait_until
+from tests.speaker_agent.helpers import FakeLink, audio_ref, cancel_command, play_command, wait_until, wait_reported_start
 from tests.speaker_agent.streams import LiveStream, duration_s, make_tone
 
 NODE = "thon-1-loa-1"
@@ -234,28 +234,28 @@ def test_which_announcements_interrupt_a_relay(tmp_path, relay_priority, ann_pri
     clock = ManualClock(datetime(2025, 6, 1, 7, 0, tzinfo=UTC))
     player = FakeRelayPlayer(clock)
     seen: list[tuple[str, str]] = []
-    timeline = Timeline("n", clock, player, lambda p, k, d: seen.append((p.cmd, k.value)),
+    timeline = Timeline("n", clock, player, lambda p, k, d, at=None: seen.append((p.cmd, k.value)),
                         store_path=tmp_path / "timeline.json")  # fmt: skip
     timeline.start()
     try:
         relay = relay_play(clock, 0, 600, relay_priority)
         timeline.stage(relay)
         timeline.ready(relay.cmd, tmp_path)
-        assert wait_until(lambda: (relay.cmd, "started") in seen)
+        assert wait_reported_start(clock, timeline, relay.cmd, lambda: (relay.cmd, "started") in seen)
         ann = StagedPlay.from_command(
             play_command(audio_ref(b"x", duration_ms=10_000), now=clock.now(), ttl_s=3600, priority=ann_priority)
         )
         timeline.stage(ann)
         timeline.ready(ann.cmd, tmp_path)
         if preempts:
-            assert wait_until(lambda: (ann.cmd, "started") in seen and (relay.cmd, "preempted") in seen)
+            assert wait_reported_start(clock, timeline, ann.cmd, lambda: (ann.cmd, "started") in seen and (relay.cmd, "preempted") in seen)
             clock.advance(10)
-            assert wait_until(lambda: [k for c, k in seen if c == relay.cmd][-1:] == ["started"])
+            assert wait_reported_start(clock, timeline, relay.cmd, lambda: [k for c, k in seen if c == relay.cmd][-1:] == ["started"])
             assert player.calls == [f"relay:{relay.relay}", f"play:{ann.announcement}", f"relay:{relay.relay}"]
         else:
-            assert not wait_until(lambda: (ann.cmd, "started") in seen, timeout=0.2)
+            assert not wait_until(lambda: (now := timeline.now_playing()) is not None and now.cmd == ann.cmd, timeout=0.2)
             clock.advance(600)  # the relay ends; the waiting announcement plays (still unexpired)
-            assert wait_until(lambda: (relay.cmd, "finished") in seen and (ann.cmd, "started") in seen)
+            assert wait_reported_start(clock, timeline, ann.cmd, lambda: (relay.cmd, "finished") in seen and (ann.cmd, "started") in seen)
     finally:
         timeline.stop()
 
@@ -263,16 +263,16 @@ def test_which_announcements_interrupt_a_relay(tmp_path, relay_priority, ann_pri
 def test_relay_interrupted_by_agent_stop_is_restored(tmp_path):
     clock = ManualClock(datetime(2025, 6, 1, 7, 0, tzinfo=UTC))
     seen: list[tuple[str, str]] = []
-    timeline = Timeline("n", clock, FakeRelayPlayer(clock), lambda p, k, d: seen.append((p.cmd, k.value)),
+    timeline = Timeline("n", clock, FakeRelayPlayer(clock), lambda p, k, d, at=None: seen.append((p.cmd, k.value)),
                         store_path=tmp_path / "timeline.json")  # fmt: skip
     timeline.start()
     relay = relay_play(clock, -60, 600)
     timeline.stage(relay)
     timeline.ready(relay.cmd, tmp_path)
-    assert wait_until(lambda: (relay.cmd, "started") in seen)
+    assert wait_reported_start(clock, timeline, relay.cmd, lambda: (relay.cmd, "started") in seen)
     timeline.stop()
     assert (relay.cmd, "failed") not in seen
-    again = Timeline("n", clock, FakeRelayPlayer(clock), lambda p, k, d: None, store_path=tmp_path / "timeline.json")
+    again = Timeline("n", clock, FakeRelayPlayer(clock), lambda p, k, d, at=None: None, store_path=tmp_path / "timeline.json")
     assert [p.relay for p in again.load()] == ["relay:7"]
 
 
@@ -284,7 +284,7 @@ def test_player_without_relay_support_fails_the_relay(tmp_path):
         def play(self, *args, **kw) -> None:
             raise AssertionError("not a play")
 
-    timeline = Timeline("n", clock, PlayOnly(), lambda p, k, d: seen.append((p.cmd, k.value, d)))
+    timeline = Timeline("n", clock, PlayOnly(), lambda p, k, d, at=None: seen.append((p.cmd, k.value, d)))
     timeline.start()
     try:
         relay = relay_play(clock, 0, 60)

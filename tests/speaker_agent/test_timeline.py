@@ -13,7 +13,7 @@ from protocol.reports import EventKind
 from speaker_agent.clock import ManualClock, SystemClock
 from speaker_agent.player import FileSinkPlayer, PlayInfo
 from speaker_agent.timeline import StagedPlay, Timeline
-from tests.speaker_agent.helpers import audio_ref, play_command, wait_until
+from tests.speaker_agent.helpers import audio_ref, play_command, wait_until, wait_reported_start
 
 
 class GatePlayer:
@@ -40,11 +40,13 @@ class GatePlayer:
 class Events:
     def __init__(self) -> None:
         self.items: list[tuple[str, EventKind, str | None]] = []
+        self.at: list[tuple[str, EventKind, datetime | None]] = []
         self._lock = threading.Lock()
 
-    def __call__(self, play: StagedPlay, kind: EventKind, detail: str | None) -> None:
+    def __call__(self, play: StagedPlay, kind: EventKind, detail: str | None, at: datetime | None = None) -> None:
         with self._lock:
             self.items.append((play.cmd, kind, detail))
+            self.at.append((play.cmd, kind, at))
 
     def of(self, cmd: str) -> list[str]:
         with self._lock:
@@ -129,12 +131,12 @@ def test_one_play_at_a_time_and_waiting_play_can_expire(timeline, clock, player,
     for p in (first, second, third):
         timeline.stage(p)
         timeline.ready(p.cmd, tmp_path / "a.opus")
-    assert wait_until(lambda: events.of(first.cmd) == ["ready", "started"])
+    assert wait_reported_start(clock, timeline, first.cmd, lambda: events.of(first.cmd) == ["ready", "started"])
     clock.advance(10)  # second expires while first still plays
     assert wait_until(lambda: events.of(second.cmd) == ["ready", "expired"])
     assert events.of(third.cmd) == ["ready"]
     player.release(first.cmd)
-    assert wait_until(lambda: events.of(third.cmd) == ["ready", "started"])
+    assert wait_reported_start(clock, timeline, third.cmd, lambda: events.of(third.cmd) == ["ready", "started"])
     assert events.of(first.cmd) == ["ready", "started", "finished"]
     assert timeline.now_playing().cmd == third.cmd
     player.release(third.cmd)
@@ -167,11 +169,11 @@ def test_emergency_preempts_and_plays_at_once(timeline, clock, player, events, t
     normal = staged(clock)
     timeline.stage(normal)
     timeline.ready(normal.cmd, tmp_path / "a.opus")
-    assert wait_until(lambda: events.of(normal.cmd) == ["ready", "started"])
+    assert wait_reported_start(clock, timeline, normal.cmd, lambda: events.of(normal.cmd) == ["ready", "started"])
     emergency = staged(clock, priority=Priority.EMERGENCY)
     timeline.stage(emergency)
     timeline.ready(emergency.cmd, tmp_path / "b.opus")
-    assert wait_until(lambda: events.of(emergency.cmd) == ["ready", "started"])
+    assert wait_reported_start(clock, timeline, emergency.cmd, lambda: events.of(emergency.cmd) == ["ready", "started"])
     # "restart" policy: unexpired, so back on the timeline to play again afterwards.
     assert events.of(normal.cmd) == ["ready", "started", "preempted", "ready"]
     # An emergency is not preempted by another emergency: that one waits.
@@ -180,10 +182,10 @@ def test_emergency_preempts_and_plays_at_once(timeline, clock, player, events, t
     timeline.ready(second.cmd, tmp_path / "c.opus")
     assert not wait_until(lambda: len(events.of(second.cmd)) > 1, timeout=0.1)
     player.release(emergency.cmd)
-    assert wait_until(lambda: events.of(second.cmd) == ["ready", "started"])
+    assert wait_reported_start(clock, timeline, second.cmd, lambda: events.of(second.cmd) == ["ready", "started"])
     player.release(second.cmd)
     assert wait_until(lambda: events.of(second.cmd)[-1] == "finished")
-    assert wait_until(lambda: events.of(normal.cmd)[-2:] == ["ready", "started"])  # from the start
+    assert wait_reported_start(clock, timeline, normal.cmd, lambda: events.of(normal.cmd)[-2:] == ["ready", "started"])  # from the start
     player.release(normal.cmd)
     assert wait_until(lambda: events.of(normal.cmd)[-1] == "finished")
     assert [c for c, _ in player.calls] == [normal.cmd, emergency.cmd, second.cmd, normal.cmd]
@@ -201,11 +203,11 @@ def test_emergency_during_the_prestart_window_goes_first_without_preempting(
     emergency = staged(clock, priority=Priority.EMERGENCY)
     timeline.stage(emergency)
     timeline.ready(emergency.cmd, tmp_path / "b.opus")
-    assert wait_until(lambda: events.of(emergency.cmd) == ["ready", "started"])
+    assert wait_reported_start(clock, timeline, emergency.cmd, lambda: events.of(emergency.cmd) == ["ready", "started"])
     assert events.of(normal.cmd) == ["ready"]  # never started, so not preempted
     clock.advance(1)
     player.release(emergency.cmd)
-    assert wait_until(lambda: events.of(normal.cmd) == ["ready", "started"])
+    assert wait_reported_start(clock, timeline, normal.cmd, lambda: events.of(normal.cmd) == ["ready", "started"])
     player.release(normal.cmd)
     assert wait_until(lambda: events.of(normal.cmd)[-1] == "finished")
 
