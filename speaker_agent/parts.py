@@ -11,7 +11,8 @@ from pathlib import Path
 from protocol.signing import Verifier, load_public_key
 from speaker_agent.clock import Clock
 from speaker_agent.config import AgentSettings, ConfigError
-from speaker_agent.player import AlsaPlayer, FileSinkPlayer, Player
+from speaker_agent.alsa import AlsaPlayer
+from speaker_agent.player import FileSinkPlayer, Player
 
 
 def load_verifier(settings: AgentSettings) -> Verifier:

@@ -6,8 +6,9 @@ driving the player, and reporting how the play ended (finished, failed, cancelle
 preempted and re-staged) - can each be read on their own. `PlayThread` is a mixin of
 `Timeline`: it works on the timeline's state under the timeline's lock.
 
-Nothing but reading the clock stands between the wake-up at `play_at` and the player
-call. The `started` report (an event built, serialised to JSON, handed to the MQTT
+A player that can (`ArmingPlayer`: ffmpeg on a Pi) sets its output up when the play is
+handed over, before the last wait, and is disarmed if the play does not happen. Nothing
+but reading the clock stands between the wake-up at `play_at` and the player call. The `started` report (an event built, serialised to JSON, handed to the MQTT
 thread, and a log line) is made `started_report_s` later by a second thread launched
 with the play, or by the play's own thread just before its final event if the play ends
 sooner; it carries the start's stamp. On a Pi this keeps the CPU on starting the sound
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from protocol.reports import EventKind
 from speaker_agent.clock import Clock
-from speaker_agent.player import Player, PlayerError, PlayInfo
+from speaker_agent.player import ArmedPlay, Player, PlayerError, PlayInfo
 from speaker_agent.staged import StagedPlay
 
 # The logger of `timeline`, where this code came from: log output stays as it was.
@@ -115,13 +116,27 @@ class PlayThread:
             self._emit(play, EventKind.STARTED, None, at=playing.started_at)
 
     def _play(self, playing: Playing) -> None:
+        armed = self._arm(playing)
         try:
-            self._play_through(playing)
+            self._play_through(playing, armed)
         finally:
+            if armed is not None:
+                armed.disarm()  # nothing to do once it has played
             playing.settled.set()
             playing.began.set()
 
-    def _play_through(self, playing: Playing) -> None:
+    def _arm(self, playing: Playing) -> ArmedPlay | None:
+        """Set the output up now, ahead of `play_at`, when the player can (`ArmingPlayer`)."""
+        arm = getattr(self._player, "arm", None)
+        if arm is None or playing.play.is_relay:
+            return None
+        try:
+            return arm(playing.path, playing.info)
+        except Exception as exc:  # noqa: BLE001 - the unarmed start reports a real failure
+            log.warning("cannot arm %s (%s); it will start unarmed", playing.play.cmd, exc)
+            return None
+
+    def _play_through(self, playing: Playing, armed: ArmedPlay | None) -> None:
         play = playing.play
         ahead = (play.play_at - self._clock.now()).total_seconds()
         if ahead > 0 and self._clock.wait(playing.stop_event, ahead):
@@ -151,7 +166,10 @@ class PlayThread:
                 relay(play.url or "", play.expires_at, playing.stop_event, playing.info)
             else:
                 assert play.audio is not None
-                self._player.play(playing.path, play.audio.duration_ms, playing.stop_event, playing.info)
+                if armed is not None:
+                    armed.play(play.audio.duration_ms, playing.stop_event)
+                else:
+                    self._player.play(playing.path, play.audio.duration_ms, playing.stop_event, playing.info)
         except Exception as exc:  # noqa: BLE001 - any player failure is a `failed` event
             error = f"player failed: {exc}"[:500]
             log.error("play %s failed: %s", play.cmd, exc)

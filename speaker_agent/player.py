@@ -2,7 +2,7 @@
 
 `play` blocks for as long as the sound lasts and returns early when `stop_event` is
 set (preemption, shutdown). The timeline does not care what makes the sound:
-`AlsaPlayer` drives a real sound card through ffmpeg on a Pi; `FileSinkPlayer` is the
+`AlsaPlayer` (`speaker_agent.alsa`) drives a real sound card through ffmpeg on a Pi; `FileSinkPlayer` is the
 speaker of the demo, the tests and the benchmark - it keeps what it "played" and a
 JSON line per play, so a test can check exactly what each node aired and when.
 """
@@ -56,6 +56,28 @@ class Player(Protocol):
         self, path: Path, duration_ms: int, stop_event: threading.Event, info: PlayInfo | None = None
     ) -> None:
         """Play `path` to the end or until stop_event is set; raise PlayerError on failure."""
+        ...
+
+
+class ArmedPlay(Protocol):
+    """A play whose output is set up ahead of its start (see `ArmingPlayer`)."""
+
+    def play(self, duration_ms: int, stop_event: threading.Event) -> None:
+        """Start now; otherwise as `Player.play`."""
+        ...
+
+    def disarm(self) -> None:
+        """The play will not happen (cancelled, put back, expired): release what was set up."""
+        ...
+
+
+class ArmingPlayer(Player, Protocol):
+    """A player with a slow start-up it can do before `play_at` (ffmpeg: tens of ms on a
+    PC, hundreds on a Pi). The timeline arms the play when it hands it over, ahead of
+    `play_at`, so that at `play_at` only the start itself is left."""
+
+    def arm(self, path: Path, info: PlayInfo | None = None) -> ArmedPlay:
+        """Set up the output for `path`; raise PlayerError when that fails."""
         ...
 
 
@@ -122,7 +144,7 @@ def run_relay(
             while proc.poll() is None:
                 left = (end_at - clock.now()).total_seconds()
                 if stop_event.wait(0.05) or left < -options.grace_s:
-                    _terminate(proc)
+                    stop_process(proc)
                     break
             ended = time.monotonic()
             errors.seek(0)
@@ -292,76 +314,7 @@ class FileSinkPlayer:
             raise PlayerError(f"file sink cannot copy {path.name}: {exc}") from None
 
 
-class AlsaPlayer:
-    """Plays through ffmpeg to an ALSA device; the ffmpeg process is killed on stop.
-
-    The stop event is polled every 50 ms and a stopped ffmpeg gets 0.3 s to exit before
-    SIGKILL, so a preempting emergency or an operator's stop silences the speaker well
-    within a second.
-    """
-
-    def __init__(
-        self,
-        device: str = "default",
-        volume: int = 80,
-        ffmpeg: str = "ffmpeg",
-        clock: Clock | None = None,
-        relay_options: RelayOptions | None = None,
-    ) -> None:
-        self.device = device
-        self.volume = volume
-        self.ffmpeg = ffmpeg
-        self.clock: Clock = clock or SystemClock()
-        self.relay_options = relay_options or RelayOptions()
-
-    def set_volume(self, percent: int) -> None:
-        """Volume (0-100) for the following plays: ffmpeg's volume filter is built per play."""
-        self.volume = percent
-
-    def relay_command(self, url: str, remaining_s: float) -> list[str]:
-        return [
-            self.ffmpeg, "-nostdin", "-loglevel", "error", *RECONNECT_ARGS, "-i", url, "-t", f"{remaining_s:.3f}",
-            "-vn", "-af", f"volume={self.volume / 100:.2f}", "-f", "alsa", self.device,
-        ]
-
-    def relay(self, url: str, end_at: datetime, stop_event: threading.Event, info: PlayInfo | None = None) -> None:
-        """Play the stream to the sound card until end_at; ffmpeg reconnects by itself and is
-        restarted with backoff when it exits early."""
-        label = (info.relay if info is not None else None) or url
-        run_relay(self.clock, end_at, stop_event, lambda _n, rem: self.relay_command(url, rem), self.relay_options, label)
-
-    def command(self, path: Path) -> list[str]:
-        return [
-            self.ffmpeg, "-nostdin", "-loglevel", "error", "-i", str(path),
-            "-af", f"volume={self.volume / 100:.2f}", "-f", "alsa", self.device,
-        ]
-
-    def play(
-        self, path: Path, duration_ms: int, stop_event: threading.Event, info: PlayInfo | None = None
-    ) -> None:
-        # stderr goes to a file, not a pipe: a chatty ffmpeg must not block on a full pipe.
-        with tempfile.TemporaryFile() as errors:
-            try:
-                proc = subprocess.Popen(
-                    self.command(path), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors
-                )
-            except OSError as exc:
-                raise PlayerError(f"cannot run {self.ffmpeg}: {exc.strerror}") from None
-            # A wedged sound device must not block the node forever.
-            deadline = time.monotonic() + duration_ms / 1000 + 60
-            while proc.poll() is None:
-                if stop_event.wait(0.05) or time.monotonic() > deadline:
-                    _terminate(proc)
-                    if not stop_event.is_set():
-                        raise PlayerError("ffmpeg did not finish in time; killed")
-                    return
-            if proc.returncode != 0:
-                errors.seek(0)
-                message = errors.read().decode(errors="replace").strip()[-300:]
-                raise PlayerError(f"ffmpeg exited {proc.returncode}: {message or 'no message'}")
-
-
-def _terminate(proc: subprocess.Popen[bytes]) -> None:
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM, then SIGKILL after 0.3 s: an emergency must be on air within a second."""
     proc.terminate()
     try:
@@ -372,9 +325,10 @@ def _terminate(proc: subprocess.Popen[bytes]) -> None:
 
 
 __all__ = [
-    "AlsaPlayer",
     "FileSinkPlayer",
     "PlayInfo",
+    "ArmedPlay",
+    "ArmingPlayer",
     "Player",
     "PlayerError",
     "RECONNECT_ARGS",
@@ -382,4 +336,5 @@ __all__ = [
     "RelayOptions",
     "RelayPlayer",
     "run_relay",
+    "stop_process",
 ]

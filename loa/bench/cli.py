@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     prog.add_argument("--inline-audio-max-bytes", type=int, default=None,
                       help="controller LOA_INLINE_AUDIO_MAX_BYTES (default: the controller's; 0 = emergencies "
                       "download their audio, as before inline audio)")
+    ply = sub.add_parser("player", help="ALSA player: first sound after the start, ffmpeg started then or armed ahead")
+    ply.add_argument("--rounds", type=int, default=20)
     tts = sub.add_parser("tts", help="normalise + synthesise + loudness + encode, cold and cached")
     tts.add_argument("--seconds", type=float, default=60.0, help="approximate speech length per render")
     tts.add_argument("--rounds", type=int, default=5)
@@ -56,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
             state_dir=args.state_dir, node_procs=args.node_procs, node_realtime=not args.normal_priority,
             inline_audio_max_bytes=args.inline_audio_max_bytes, emergency_rounds=args.emergency_rounds,
         )
+    elif args.name == "player":
+        from loa.bench.player import run_player
+
+        result = run_player(rounds=args.rounds)
     else:
         from loa.bench.tts import run_tts
 

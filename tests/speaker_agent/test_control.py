@@ -20,7 +20,7 @@ from speaker_agent.agent import Agent
 from speaker_agent.clock import ManualClock
 from speaker_agent.config import write_settings
 from speaker_agent.control import VOLUME_FILE, tone_wav
-from speaker_agent.player import AlsaPlayer
+from speaker_agent.alsa import AlsaPlayer
 from tests.speaker_agent.helpers import FakeLink, audio_ref, play_command, wait_reported_start, wait_until
 from tests.speaker_agent.test_agent import CMD_TOPIC, DATA, NODE, make_agent, plays, settings
 
@@ -84,7 +84,7 @@ def test_unreadable_volume_file_falls_back_to_config(tmp_path, keys):
 def test_alsa_player_uses_the_volume_in_its_ffmpeg_filter(tmp_path):
     player = AlsaPlayer(device="hw:1", volume=80)
     player.set_volume(35)
-    assert "volume=0.35" in player.command(tmp_path / "x.opus")
+    assert "volume=0.35" in player.command()
     assert "volume=0.35" in player.relay_command("http://127.0.0.1/s", 10)
 
 

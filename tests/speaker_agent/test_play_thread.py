@@ -17,6 +17,7 @@ from protocol.commands import Priority
 from protocol.reports import EventKind
 from speaker_agent.clock import ManualClock
 from speaker_agent.play_thread import STARTED_REPORT_S
+from speaker_agent.player import PlayerError
 from speaker_agent.timeline import Timeline
 from tests.speaker_agent.helpers import wait_until
 from tests.speaker_agent.test_timeline import Events, GatePlayer, staged
@@ -105,3 +106,109 @@ def test_a_play_cancelled_in_its_last_wait_never_reports_started(timeline, clock
     clock.advance(timedelta(seconds=1))
     assert not wait_until(lambda: "started" in events.of(play.cmd), timeout=0.1)
     assert player.calls == []
+
+
+# -- arming: a player's slow set-up happens at the hand-over, before play_at -------------
+
+
+class ArmingPlayer(GatePlayer):
+    """Records arm / play / disarm in order; `fail_arm` makes arming raise."""
+
+    def __init__(self, clock) -> None:
+        super().__init__(clock)
+        self.log: list[tuple[str, str, object]] = []
+        self.fail_arm = False
+        self.unarmed: list[str] = []
+
+    def arm(self, path, info):
+        if self.fail_arm:
+            raise PlayerError("no sound card")
+        self.log.append(("arm", info.cmd, self.clock.now()))
+        outer = self
+
+        class Armed:
+            def play(self, duration_ms, stop_event):
+                outer.log.append(("play", info.cmd, outer.clock.now()))
+                outer.play(path, duration_ms, stop_event, info)
+
+            def disarm(self):
+                outer.log.append(("disarm", info.cmd, outer.clock.now()))
+
+        return Armed()
+
+    def play(self, path, duration_ms, stop_event, info=None):
+        if not any(k == "play" and c == info.cmd for k, c, _ in self.log):
+            self.unarmed.append(info.cmd)
+        super().play(path, duration_ms, stop_event, info)
+
+
+@pytest.fixture
+def arming(clock):
+    return ArmingPlayer(clock)
+
+
+@pytest.fixture
+def armed_timeline(tmp_path, clock, arming, events):
+    t = Timeline("n1", clock, arming, events, store_path=tmp_path / "timeline.json")
+    t.start()
+    yield t
+    t.stop()
+
+
+def test_a_play_is_armed_at_the_hand_over_and_started_at_play_at(armed_timeline, clock, arming, events, tmp_path):
+    play = staged(clock, play_in_s=10)
+    armed_timeline.stage(play)
+    armed_timeline.ready(play.cmd, tmp_path / "a.opus")
+    clock.advance(9.9)  # inside the 0.2 s hand-over window
+    assert wait_until(lambda: [k for k, _, _ in arming.log] == ["arm"])
+    assert arming.log[0][2] < play.play_at and arming.calls == []
+    clock.advance(0.1)
+    assert wait_until(lambda: events.of(play.cmd)[-1:] == ["finished"])
+    assert [(k, at) for k, _, at in arming.log] == [
+        ("arm", play.play_at - timedelta(seconds=0.1)), ("play", play.play_at), ("disarm", play.play_at),
+    ]
+    assert arming.unarmed == []
+
+
+def test_an_armed_play_cancelled_before_its_start_is_disarmed(armed_timeline, clock, arming, events, tmp_path):
+    play = staged(clock, play_in_s=10)
+    armed_timeline.stage(play)
+    armed_timeline.ready(play.cmd, tmp_path / "a.opus")
+    clock.advance(9.9)
+    assert wait_until(lambda: arming.log)
+    armed_timeline.cancel(play.announcement, None, "withdrawn")
+    assert wait_until(lambda: [k for k, _, _ in arming.log] == ["arm", "disarm"])
+    assert events.of(play.cmd) == ["ready", "cancelled"] and arming.calls == []
+
+
+def test_an_emergency_in_the_hand_over_window_disarms_the_play_it_goes_before(
+    armed_timeline, clock, arming, events, tmp_path
+):
+    arming.block = True
+    normal = staged(clock, play_in_s=10)
+    armed_timeline.stage(normal)
+    armed_timeline.ready(normal.cmd, tmp_path / "a.opus")
+    clock.advance(9.9)
+    assert wait_until(lambda: arming.log)
+    emergency = staged(clock, priority=Priority.EMERGENCY)
+    armed_timeline.stage(emergency)
+    armed_timeline.ready(emergency.cmd, tmp_path / "b.opus")
+    assert wait_until(lambda: [(k, c) for k, c, _ in arming.log][:4] == [
+        ("arm", normal.cmd), ("disarm", normal.cmd), ("arm", emergency.cmd), ("play", emergency.cmd),
+    ])
+    arming.release(emergency.cmd)
+    clock.advance(0.1)
+    assert wait_until(lambda: ("play", normal.cmd) in [(k, c) for k, c, _ in arming.log])  # re-armed, then played
+    arming.release(normal.cmd)
+    assert wait_until(lambda: events.of(normal.cmd)[-1:] == ["finished"])
+    assert events.of(normal.cmd) == ["ready", "started", "finished"]  # never started before: not preempted
+
+
+def test_a_player_that_cannot_arm_starts_unarmed(armed_timeline, clock, arming, events, tmp_path):
+    arming.fail_arm = True
+    play = staged(clock, play_in_s=1)
+    armed_timeline.stage(play)
+    armed_timeline.ready(play.cmd, tmp_path / "a.opus")
+    clock.advance(1)
+    assert wait_until(lambda: events.of(play.cmd) == ["ready", "started", "finished"])
+    assert arming.unarmed == [play.cmd]

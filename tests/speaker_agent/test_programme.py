@@ -15,7 +15,8 @@ from protocol.base import decode
 from protocol.commands import Priority
 from protocol.reports import EventKind, NodeTimeline
 from speaker_agent.clock import ManualClock, SystemClock
-from speaker_agent.player import AlsaPlayer, FileSinkPlayer
+from speaker_agent.alsa import AlsaPlayer
+from speaker_agent.player import FileSinkPlayer
 from speaker_agent.timeline import MAX_REPORTED, StageOutcome, StagedPlay, Timeline
 from tests.speaker_agent.helpers import audio_ref, play_command, wait_until, wait_reported_start
 from tests.speaker_agent.test_agent import NODE, make_agent
@@ -310,6 +311,7 @@ def test_alsa_player_kills_ffmpeg_promptly(tmp_path):
     fake.write_text("#!/bin/sh\ntrap '' TERM\nexec sleep 30\n")  # ignores SIGTERM: needs the kill
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     player = AlsaPlayer(ffmpeg=str(fake))
+    (tmp_path / "x.opus").write_bytes(b"opus")
     stop = threading.Event()
     threading.Timer(0.1, stop.set).start()
     t0 = time.monotonic()

@@ -297,7 +297,7 @@ def test_player_without_relay_support_fails_the_relay(tmp_path):
 
 
 def test_alsa_relay_command_line():
-    from speaker_agent.player import AlsaPlayer
+    from speaker_agent.alsa import AlsaPlayer
 
     argv = AlsaPlayer(device="hw:1", volume=50).relay_command("https://radio.example.vn/vov1", 120.0)
     assert argv[:3] == ["ffmpeg", "-nostdin", "-loglevel"]
