@@ -27,7 +27,7 @@ from controller.models import Announcement, AnnouncementStatus, Relay, RelayStat
 from controller.topology import ZoneTree
 from schedules.messages import Lang, warning_text
 from schedules.occurrences import next_occurrence, occurrences
-from schedules.priority import Play, find_conflicts, order_plays
+from schedules.priority import Conflict, Play, find_conflicts, order_plays
 from schedules.rules import AnyRule, OnceRule, parse_rule
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -183,11 +183,16 @@ def conflict_details(
         existing.extend(plays_of(other, tree, now - lookback, horizon))
     existing.sort(key=lambda p: p.play_at)
     overlap = zone_overlap(tree)
-    found = []
+    found: list[Conflict] = []
     for play in new:
         near = [p for p in existing if p.play_at <= play.ends_at and p.ends_at >= play.play_at]
         found.extend(find_conflicts(play, near, overlap, timezone=str(LOCAL_TZ)))
     found.sort(key=lambda c: (c.new.play_at, c.existing.play_at, c.existing.id))
+    return _as_warnings(found)
+
+
+def _as_warnings(found: list[Conflict]) -> list[ConflictWarning]:
+    """`schedules.priority.Conflict`s as `overlap` warnings (at most MAX_WARNINGS, then a count)."""
     out = [
         ConflictWarning("overlap", {
             "new": c.new.id, "existing": c.existing.id, "existing_priority": c.existing.priority.value,
@@ -259,8 +264,11 @@ class ProgrammeError(Exception):
         self.detail = detail
 
 
-def zone_programme(session: Session, zone: str, start: date, days: int) -> Programme:
-    """Every play heard in `zone` from local midnight of `start` for `days` days."""
+def _zone_plays(
+    session: Session, zone: str, start: date, days: int
+) -> tuple[ZoneTree, dict[str, tuple[Announcement, Play]], dict[str, Relay], list[Play]]:
+    """The plays heard in `zone` over the window: (tree, announcements' plays by id, relays by
+    play id, the relays' plays); ProgrammeError(404) for an unknown zone."""
     tree = ZoneTree.load(session)
     if zone not in tree.parent:
         raise ProgrammeError(404, f"zone {zone!r} not found")
@@ -287,6 +295,30 @@ def zone_programme(session: Session, zone: str, start: date, days: int) -> Progr
              priority=r.priority, zones=play_zones(r.targets, tree), expires_at=r.end_at)
         for key, r in relays.items()
     ]  # fmt: skip
+    return tree, by_id, relays, relay_plays
+
+
+def programme_conflicts(session: Session, zone: str, start: date, days: int) -> list[ConflictWarning]:
+    """Overlaps between plays of `zone_programme(session, zone, start, days)` that share a
+    speaker, in time order, as `overlap` warnings (`new` is the later of the two plays).
+
+    Unlike `conflict_details` (what creating one announcement will meet), this looks at
+    the programme as it stands, plays awaiting approval and relays included.
+    """
+    tree, by_id, _relays, relay_plays = _zone_plays(session, zone, start, days)
+    plays = sorted([*(p for _, p in by_id.values()), *relay_plays], key=lambda p: (p.play_at, p.id))
+    overlap = zone_overlap(tree)
+    found: list[Conflict] = []
+    for i, play in enumerate(plays):
+        earlier = [p for p in plays[:i] if p.ends_at >= play.play_at]
+        found.extend(find_conflicts(play, earlier, overlap, timezone=str(LOCAL_TZ)))
+    found.sort(key=lambda c: (c.new.play_at, c.existing.play_at, c.existing.id))
+    return _as_warnings(found)
+
+
+def zone_programme(session: Session, zone: str, start: date, days: int) -> Programme:
+    """Every play heard in `zone` from local midnight of `start` for `days` days."""
+    _tree, by_id, relays, relay_plays = _zone_plays(session, zone, start, days)
     items = []
     for play in order_plays([*(p for _, p in by_id.values()), *relay_plays]):
         if play.id in relays:
@@ -329,6 +361,7 @@ __all__ = [
     "occurrence_id",
     "play_zones",
     "plays_of",
+    "programme_conflicts",
     "rule_of",
     "targets_zone",
     "zone_overlap",
