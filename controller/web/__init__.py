@@ -22,6 +22,7 @@ def build_web_router() -> APIRouter:
     from controller.web import compose  # /compose, /ui/preview, /ui/recordings
     from controller.web import approvals  # /approvals
     from controller.web import history  # /announcements
+    from controller.web import programme_page, relays_page  # /programme, /programme/stop, /relays
 
     router = APIRouter(include_in_schema=False)
     router.include_router(auth.router)
@@ -34,6 +35,8 @@ def build_web_router() -> APIRouter:
     router.include_router(compose.router)  # officials: /compose
     router.include_router(approvals.router)  # officials: /approvals
     router.include_router(history.router)  # officials: /announcements
+    router.include_router(programme_page.router)  # officials: /programme, /programme/stop
+    router.include_router(relays_page.router)  # officials: /relays
     return router
 
 

@@ -37,6 +37,8 @@ NAV: tuple[tuple[str, str, Perm], ...] = (
     ("/compose", "nav.compose", Perm.ANNOUNCE_DRAFT),
     ("/announcements", "nav.announcements", Perm.HISTORY_VIEW),
     ("/approvals", "nav.approvals", Perm.ANNOUNCE_APPROVE),
+    ("/programme", "nav.programme", Perm.HISTORY_VIEW),
+    ("/relays", "nav.relays", Perm.HISTORY_VIEW),
     ("/fleet", "nav.fleet", Perm.FLEET_VIEW),
     ("/zones", "nav.zones", Perm.ZONES_MANAGE),
     ("/lexicon", "nav.lexicon", Perm.LEXICON_MANAGE),

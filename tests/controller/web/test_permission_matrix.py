@@ -87,6 +87,8 @@ EXPECTED: dict[str, Perm | None] = {
     "POST /approvals/1/reject": P.ANNOUNCE_APPROVE,
     "GET /announcements": P.HISTORY_VIEW, "GET /announcements/export.csv": P.HISTORY_VIEW,
     "GET /announcements/1": P.HISTORY_VIEW, "POST /announcements/1/cancel": P.ANNOUNCE_CANCEL,
+    "GET /programme": P.HISTORY_VIEW, "GET /programme/stop": P.ANNOUNCE_CANCEL, "POST /programme/stop": P.ANNOUNCE_CANCEL,
+    "GET /relays": P.HISTORY_VIEW, "POST /relays": P.ANNOUNCE_APPROVE, "POST /relays/1/cancel": P.ANNOUNCE_CANCEL,
 }
 """The guard each route should carry. A new route fails the next test until it is listed
 here: adding a page means deciding, in review, who may use it."""
@@ -101,7 +103,8 @@ def test_every_route_carries_the_guard_it_should(web: Web) -> None:
 
 def test_the_walk_finds_the_pages_of_every_area(web: Web) -> None:
     paths = {path for _, path, _ in web_routes(web)}
-    for expected in ("/compose", "/approvals", "/announcements", "/fleet", "/zones", "/lexicon", "/users"):
+    for expected in ("/compose", "/approvals", "/announcements", "/fleet", "/zones", "/lexicon", "/users", "/programme",
+                     "/relays"):
         assert expected in paths
     guarded = [p for _, p, perms in web_routes(web) if perms]
     assert len(guarded) >= 20, guarded
