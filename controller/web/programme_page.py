@@ -106,11 +106,10 @@ def _items(programme: Programme, session: Session) -> list[dict[str, Any]]:
         if not days or days[-1]["day"] != day:
             days.append({"day": day, "items": []})
         if item.kind == "relay":
-            status, link, end = relay_status.get(item.relay, "scheduled"), f"/relays#relay-{item.relay}", item.end_at
+            status, link = relay_status.get(item.relay, "scheduled"), f"/relays#relay-{item.relay}"
         else:
-            status = ann_status.get(item.announcement, "scheduled")
-            link, end = f"/announcements/{item.announcement}", item.play_at + timedelta(seconds=item.duration_s)
-        days[-1]["items"].append({"item": item, "status": status, "link": link, "end": end})
+            status, link = ann_status.get(item.announcement, "scheduled"), f"/announcements/{item.announcement}"
+        days[-1]["items"].append({"item": item, "status": status, "link": link})
     for group in days:  # the programme is in priority order; a day reads best in time order
         group["items"].sort(key=lambda e: e["item"].play_at)
     return days
