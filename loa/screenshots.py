@@ -124,8 +124,28 @@ def seed(stack: Stack, pages: dict[str, object]) -> int:
         played_id = played_id or int(pages["leader"].url.rsplit("/", 1)[1])
     for text, targets in EDITOR_SUBMISSIONS:
         compose(pages["editor"], stack.url, text, targets)
+    _relay_tomorrow(stack)
     _wait_played(stack)
     return played_id
+
+
+RELAY = ("Tiếp sóng VOV1 – Thời sự sáng", "http://127.0.0.1:8000/vov1.mp3")
+
+
+def _relay_tomorrow(stack: Stack) -> None:
+    """A relay tomorrow 06:15–07:00 on the commune: on /relays, and meeting the 06:30 bulletin on /programme."""
+    start = tomorrow().replace(hour=6, minute=15)
+    with stack.api() as api:
+        r = api.post("/api/v1/relays", json={
+            "title": RELAY[0], "url": RELAY[1], "targets": {"zones": ["xa-an-binh"]}, "priority": "priority",
+            "start_at": start.isoformat(), "end_at": (start + timedelta(minutes=45)).isoformat(),
+        })  # fmt: skip
+        if r.status_code != 201:
+            raise RuntimeError(f"relay: {r.status_code} {r.text}")
+
+
+def tomorrow() -> datetime:
+    return (datetime.now(VN) + timedelta(days=1)).replace(second=0, microsecond=0)
 
 
 def _wait_played(stack: Stack, timeout: float = 60) -> None:
@@ -166,6 +186,8 @@ SHOTS: list[tuple[str, str | None, str, Callable | None]] = [
     ("node", "technician", "/nodes/" + OFFLINE_NODE, None),
     ("zones", "technician", "/zones", None),
     ("lexicon", "editor", "/lexicon", None),
+    ("programme", "leader", "/programme?zone=thon-dong&from={tomorrow}", None),
+    ("relays", "leader", "/relays", None),
 ]
 
 
@@ -200,7 +222,7 @@ def shoot(browser, stack: Stack, sessions: dict[str, dict], out: Path, played_id
                 page = context.new_page()
                 errors: list[str] = []
                 page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
-                response = page.goto(stack.url + path.format(played_id=played_id))
+                response = page.goto(stack.url + path.format(played_id=played_id, tomorrow=tomorrow().date().isoformat()))
                 if response is None or not response.ok:
                     failed.append(f"{name}-{size_name}: {path} answered {response and response.status}")
                     continue
