@@ -140,8 +140,11 @@ def create(request: Request, ctx: CtxDep, me: Scheduler, data: FormDep) -> Respo
         relay = _store(ctx, body, me.username)
     except RelayError as exc:  # changed between the check and the insert (a zone removed, time passed)
         return _page(request, ctx, me, form, {"form": t("relays.err.other", detail=exc.detail)}, 422)
-    key = "relays.created_sent" if relay.status == RelayStatus.SENT else "relays.created"
-    flash(request, "success", key, id=relay.id)
+    if relay.status == RelayStatus.FAILED:  # stored, but the broker refused its commands
+        flash(request, "error", "relays.created_failed", id=relay.id)
+    else:
+        flash(request, "success", "relays.created_sent" if relay.status == RelayStatus.SENT else "relays.created",
+              id=relay.id)  # fmt: skip
     return redirect(f"/relays#relay-{relay.id}")
 
 

@@ -54,6 +54,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Đã lên lịch tiếp sóng số {id}; hệ thống sẽ gửi tới các cụm loa ít phút trước giờ bắt đầu.",
         "Relay {id} scheduled; it goes to the speakers a few minutes before it starts.",
     ),
+    "relays.created_failed": (
+        "Đã lưu tiếp sóng số {id} nhưng chưa gửi được tới các cụm loa (mất kết nối máy chủ tin nhắn). Hãy hủy và lên lịch lại sau ít phút, hoặc báo kỹ thuật viên.",
+        "Relay {id} was saved but could not be sent to the speakers (the message broker is unreachable). Cancel it and schedule it again in a few minutes, or call a technician.",
+    ),
     "relays.cancelled": ("Đã hủy tiếp sóng số {id}.", "Relay {id} cancelled."),
     "relays.already_cancelled": ("Tiếp sóng số {id} đã được hủy từ trước.", "Relay {id} was already cancelled."),
     "relays.not_found": ("Không có tiếp sóng số {id}.", "There is no relay {id}."),

@@ -168,3 +168,13 @@ def test_cancel_stops_it_once_and_is_idempotent(web: Web, verifier: Verifier) ->
     assert missing.status_code == 303 and missing.headers["location"] == "/relays"
     assert "Không có tiếp sóng số 999." in web.leader.get("/relays").text
     assert web.leader.post("/relays/abc/cancel").status_code == 422  # a page, not a 500
+
+
+def test_a_broker_that_refuses_the_relay_is_said_plainly(web: Web) -> None:
+    web.env.publisher.fail_topics.add(zone_cmd("xa-an-binh"))
+    r = web.leader.post("/relays", form())
+    assert r.status_code == 303
+    (relay,) = relays(web)
+    assert relay.status == "failed"
+    page = web.leader.get("/relays")
+    assert f"Đã lưu tiếp sóng số {relay.id} nhưng chưa gửi được" in page.text and "Gửi lỗi" in page.text
