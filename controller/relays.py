@@ -86,7 +86,7 @@ def check_url(url: str) -> str:
         raise RelayError(422, "url must be an http:// or https:// stream URL")
     if any(ch.isspace() for ch in url):
         raise RelayError(422, "url must not contain spaces")
-    return url
+    return parts.scheme + url[len(parts.scheme):]  # "HTTPS://…" as "https://…", what RelayOrder accepts
 
 
 def validate(body: RelayCreate, tree: ZoneTree, now: datetime, grace_s: float) -> tuple[str, set[str]]:

@@ -40,6 +40,7 @@ router = APIRouter(include_in_schema=False)
 Reader = Annotated[WebUser, require(Perm.HISTORY_VIEW)]
 Stopper = Annotated[WebUser, require(Perm.ANNOUNCE_CANCEL)]
 DAYS = ("1", "7")
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
 MAX_SHOWN_WARNINGS = 10
 
 
@@ -128,6 +129,8 @@ def programme_page(request: Request, ctx: CtxDep, me: Reader) -> Response:
             start = date.fromisoformat(typed["from"])
         except ValueError:
             errors["from"] = t("programme.err.date")
+        if not FIRST_DAY <= start <= LAST_DAY:  # far dates would overflow the window's arithmetic
+            errors["from"], start = t("programme.err.date"), today
     days = int(typed["days"]) if typed["days"] in DAYS else 1
     if typed["days"] not in DAYS:
         errors["days"] = t("programme.err.days")

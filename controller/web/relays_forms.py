@@ -48,6 +48,8 @@ def local_datetime(value: str) -> datetime | None:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
         return None
+    if not 2000 <= parsed.year <= 2100:  # far years overflow when converted to UTC
+        return None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=LOCAL_TZ)
 
 

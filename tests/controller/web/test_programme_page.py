@@ -87,6 +87,9 @@ def test_bad_choices_are_explained_and_kept(web: Web) -> None:
     assert "Khu vực này không có" in text and "Ngày không hợp lệ" in text and "Hãy chọn xem một ngày hoặc cả tuần" in text
     assert 'value="02-07-2025"' in r.text
     assert "Xã An Bình: 01/07/2025" in text  # the default is shown meanwhile
+    for far in ("9999-12-31", "0001-01-01"):  # a page, never an overflow
+        r = web.viewer.get(f"/programme?zone=thon-dong&from={far}&days=7")
+        assert r.status_code == 422 and "Ngày không hợp lệ" in html.unescape(r.text)
 
 
 def test_stop_asks_to_confirm_then_sends_signed_stops_like_the_api(web: Web, verifier: Verifier) -> None:

@@ -79,6 +79,8 @@ BAD = [
     ({"start": ""}, "start", "Hãy chọn ngày và giờ."),
     ({"start": "mai lúc 6 giờ"}, "start", "Ngày giờ không hợp lệ"),
     ({"start": "2025-07-01T14:00"}, "start", "Giờ bắt đầu đã qua (bây giờ là 01/07/2025 15:00)"),
+    ({"start": "0001-01-01T00:00"}, "start", "Ngày giờ không hợp lệ"),
+    ({"end": "9999-12-31T23:59"}, "end", "Ngày giờ không hợp lệ"),
     ({"end": "2025-07-01T15:05"}, "end", "Giờ kết thúc phải sau giờ bắt đầu."),
     ({"end": "2025-07-01T14:30"}, "end", "Giờ kết thúc phải sau giờ bắt đầu."),
     ({"end": "2025-07-01T21:06"}, "end", "tối đa 6 giờ"),
@@ -178,3 +180,11 @@ def test_a_broker_that_refuses_the_relay_is_said_plainly(web: Web) -> None:
     assert relay.status == "failed"
     page = web.leader.get("/relays")
     assert f"Đã lưu tiếp sóng số {relay.id} nhưng chưa gửi được" in page.text and "Gửi lỗi" in page.text
+
+
+def test_an_upper_case_scheme_is_stored_as_nodes_accept_it(web: Web, verifier: Verifier) -> None:
+    assert web.leader.post("/relays", form(url="HTTPS://stream.vov.vn/VOV1")).status_code == 303
+    (relay,) = relays(web)
+    assert relay.status == "sent" and relay.url == "https://stream.vov.vn/VOV1"
+    ((_, cmd),) = commands(verifier, web.env.publisher)
+    assert cmd.relay is not None and cmd.relay.url == "https://stream.vov.vn/VOV1"
