@@ -42,6 +42,11 @@ def _many(data: Any, name: str) -> set[str]:
     return {v[:200] for v in values if isinstance(v, str) and v}
 
 
+def has_control(value: str) -> bool:
+    """Control characters (a NUL cannot even be stored in PostgreSQL) are never meant."""
+    return any(ord(c) < 32 or ord(c) == 127 for c in value)
+
+
 def local_datetime(value: str) -> datetime | None:
     """`datetime-local` (Vietnam's wall clock) as an aware instant; None when unreadable."""
     try:
@@ -102,11 +107,15 @@ def parse_relay(form: RelayForm, topo: Topology, *, now: datetime, grace_s: floa
     else:
         try:
             url = check_url(url)
+            if has_control(url):
+                raise RelayError(422, "control characters")
         except RelayError:
             errors["url"] = t("relays.err.url")
     title = " ".join(form.title.split())
     if len(title) > MAX_TITLE:
         errors["title"] = t("relays.err.name_long", max=MAX_TITLE, n=len(title))
+    elif has_control(title):
+        errors["title"] = t("relays.err.control")
     start, error = _time(form.start, t)
     if error:
         errors["start"] = error
@@ -159,6 +168,8 @@ def parse_stop(form: StopForm, topo: Topology, t: Tr) -> tuple[list[str], str | 
     reason = " ".join(form.reason.split())
     if len(reason) > MAX_REASON:
         errors["reason"] = t("stop.err.reason_long", max=MAX_REASON, n=len(reason))
+    elif has_control(reason):
+        errors["reason"] = t("relays.err.control")
     return zones, reason or None, errors
 
 

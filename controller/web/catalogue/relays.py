@@ -68,6 +68,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "relays.err.url_long": ("Địa chỉ dài quá: tối đa {max} ký tự.", "The address is too long: at most {max} characters."),
     "relays.err.name_long": ("Tên dài quá: tối đa {max} ký tự (đang có {n}).", "The name is too long: at most {max} characters (now {n})."),
+    "relays.err.control": ("Có ký tự điều khiển không in được; hãy gõ lại ô này.", "It contains unprintable control characters; type it again."),
     "relays.err.time_empty": ("Hãy chọn ngày và giờ.", "Pick a date and time."),
     "relays.err.time_invalid": ("Ngày giờ không hợp lệ; hãy chọn lại trên lịch.", "Invalid date and time; pick it again."),
     "relays.err.start_past": (

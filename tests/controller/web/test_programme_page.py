@@ -122,6 +122,8 @@ def test_stop_errors_csrf_and_a_broken_broker(web: Web) -> None:
     long = web.leader.post("/programme/stop", {"zones": ["thon-dong"], "reason": "x" * 201, "confirm": "1"})
     assert long.status_code == 422 and "Lý do dài quá" in long.text
     assert 'value="thon-dong" data-tree="zone" checked' in long.text
+    control = web.leader.post("/programme/stop", {"zones": ["thon-dong"], "reason": "nhầm\x00", "confirm": "1"})
+    assert control.status_code == 422 and "ký tự điều khiển" in control.text
     forged = web.leader.post("/programme/stop", {"zones": ["thon-dong"], "confirm": "1", "csrf_token": "forged"})
     assert forged.status_code == 403
     assert web.env.publisher.published == []

@@ -76,6 +76,8 @@ BAD = [
     ({"url": "file:///etc/passwd"}, "url", "phải bắt đầu bằng http:// hoặc https://"),
     ({"url": "https://x.example/a b"}, "url", "không có dấu cách"),
     ({"title": "x" * 201}, "title", "Tên dài quá"),
+    ({"title": "VOV1\x00"}, "title", "ký tự điều khiển"),
+    ({"url": "https://x.example/a\x00b"}, "url", "phải bắt đầu bằng http:// hoặc https://"),
     ({"start": ""}, "start", "Hãy chọn ngày và giờ."),
     ({"start": "mai lúc 6 giờ"}, "start", "Ngày giờ không hợp lệ"),
     ({"start": "2025-07-01T14:00"}, "start", "Giờ bắt đầu đã qua (bây giờ là 01/07/2025 15:00)"),
