@@ -255,6 +255,11 @@ class Programme(BaseModel):
     items: list[ProgrammeItem]
 
 
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(9000, 12, 31)
+"""The days a programme may be asked for: far enough apart for any station, and far from
+the ends of `datetime`, whose arithmetic overflows there."""
+
+
 class ProgrammeError(Exception):
     """A programme request that cannot be answered; the router turns it into an HTTP error."""
 
@@ -269,6 +274,8 @@ def _zone_plays(
 ) -> tuple[ZoneTree, dict[str, tuple[Announcement, Play]], dict[str, Relay], list[Play]]:
     """The plays heard in `zone` over the window: (tree, announcements' plays by id, relays by
     play id, the relays' plays); ProgrammeError(404) for an unknown zone."""
+    if not FIRST_DAY <= start <= LAST_DAY:
+        raise ProgrammeError(422, f"from must be between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}")
     tree = ZoneTree.load(session)
     if zone not in tree.parent:
         raise ProgrammeError(404, f"zone {zone!r} not found")

@@ -86,12 +86,16 @@ def check_url(url: str) -> str:
         raise RelayError(422, "url must be an http:// or https:// stream URL")
     if any(ch.isspace() for ch in url):
         raise RelayError(422, "url must not contain spaces")
+    if not url.isprintable():
+        raise RelayError(422, "url must not contain control characters")
     return parts.scheme + url[len(parts.scheme):]  # "HTTPS://…" as "https://…", what RelayOrder accepts
 
 
 def validate(body: RelayCreate, tree: ZoneTree, now: datetime, grace_s: float) -> tuple[str, set[str]]:
     """(clean url, targeted nodes); RelayError(422) naming what is wrong."""
     url = check_url(body.url)
+    if body.title is not None and not body.title.isprintable():
+        raise RelayError(422, "title must not contain control characters")
     for name, value in (("start_at", body.start_at), ("end_at", body.end_at)):
         if value.tzinfo is None:
             raise RelayError(422, f"{name} needs a UTC offset, e.g. +07:00")

@@ -95,6 +95,10 @@ def test_programme_of_a_zone(env: Env) -> None:
     assert len(two_days) == 5
     assert env.client.get("/api/v1/zones/nope/programme", params={"from": DAY2}).status_code == 404
     assert env.client.get("/api/v1/zones/thon-dong/programme", params={"from": DAY2, "days": 8}).status_code == 422
+    # The ends of the calendar are refused with a reason, not left to overflow.
+    for far in ("9999-12-31", "0001-01-01"):
+        res = env.client.get("/api/v1/zones/thon-dong/programme", params={"from": far, "days": 7})
+        assert res.status_code == 422 and "between 2000-01-01 and 9000-12-31" in res.text
     assert env.client.get("/api/v1/zones/thon-dong/programme", params={"from": "02/07/2025"}).status_code == 422
 
 

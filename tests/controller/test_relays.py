@@ -40,6 +40,8 @@ def body(**over: object) -> dict:
         ({"targets": {"zones": []}}, "zones"),
         ({"priority": "emergency"}, "normal or priority"),
         ({"colour": "red"}, "colour"),
+        ({"url": "http://x.example/a\x00b"}, "control characters"),
+        ({"title": "VOV1\x00"}, "control characters"),
     ],
 )
 def test_invalid_relays_are_422(env: Env, over: dict, needle: str) -> None:
