@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, update
@@ -52,6 +53,9 @@ from controller.settings import ControllerSettings
 from controller.topology import ZoneTree
 from protocol.commands import MAX_RELAY_S, CancelOrder, Command, CommandKind, Priority, RelayOrder
 from protocol.signing import Signer
+
+if TYPE_CHECKING:
+    from controller.context import AppContext
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +132,16 @@ def create_relay(engine: Engine, settings: ControllerSettings, body: RelayCreate
         session.refresh(relay)
         session.expunge(relay)
     log.info("relay %s stored: %s from %s to %s", relay.id, url, relay.start_at, relay.end_at)
+    return relay
+
+
+def schedule_relay(ctx: AppContext, body: RelayCreate) -> Relay:
+    """Store a relay and, when it starts within the staging horizon, publish it now rather
+    than at the dispatcher's next tick (the API and the web page both come here)."""
+    now = ctx.clock()
+    relay = create_relay(ctx.engine, ctx.settings, body, now)
+    with ctx.dispatcher.lock:
+        dispatch_due_relays(ctx.engine, ctx.settings, ctx.dispatcher.signer, ctx.publisher, now)
     return relay
 
 
@@ -334,6 +348,7 @@ __all__ = [
     "relay_command",
     "relay_event",
     "relay_public",
+    "schedule_relay",
     "sweep_relays",
     "wire_id",
 ]

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from controller.api.deps import CtxDep, Page
 from controller.context import AppContext
 from controller.models import Relay, RelayCreate, RelayPublic
-from controller.relays import RelayError, cancel_relay, create_relay, dispatch_due_relays, relay_public
+from controller.relays import RelayError, cancel_relay, relay_public, schedule_relay
 
 router = APIRouter(prefix="/relays", tags=["relays"])
 
@@ -19,10 +19,7 @@ MAX_ID = 2**63 - 1
 
 
 def _create(ctx: AppContext, body: RelayCreate) -> RelayPublic:
-    now = ctx.clock()
-    relay = create_relay(ctx.engine, ctx.settings, body, now)
-    with ctx.dispatcher.lock:  # within the staging horizon: published now, not at the next tick
-        dispatch_due_relays(ctx.engine, ctx.settings, ctx.dispatcher.signer, ctx.publisher, now)
+    relay = schedule_relay(ctx, body)
     with Session(ctx.engine) as session:
         stored = session.get(Relay, relay.id)
         assert stored is not None

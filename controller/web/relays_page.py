@@ -5,7 +5,7 @@
 - `POST /relays` (Perm.ANNOUNCE_APPROVE: leaders and admins; a relay airs without a
   second approval): checked by `relays_forms.parse_relay`, stored by
   `controller.relays.create_relay` and, inside the staging horizon, published at once by
-  `dispatch_due_relays` — exactly what `POST /api/v1/relays` does. Audit-logged.
+  `dispatch_due_relays` (`schedule_relay`, what `POST /api/v1/relays` calls). Audit-logged.
 - `POST /relays/{id}/cancel` (Perm.ANNOUNCE_CANCEL): `cancel_relay` (idempotent; a relay
   on air stops). Audit-logged when it changes something.
 """
@@ -25,7 +25,7 @@ from controller.api.deps import CtxDep
 from controller.audit import record
 from controller.context import AppContext
 from controller.models import Relay, RelayCreate, RelayDelivery, RelayStatus
-from controller.relays import RelayError, cancel_relay, create_relay, dispatch_due_relays
+from controller.relays import RelayError, cancel_relay, schedule_relay
 from controller.web.compose_form import Topology
 from controller.web.deps import WebUser, require
 from controller.web.history_views import STATES
@@ -110,13 +110,10 @@ def relays_page(request: Request, ctx: CtxDep, me: Reader) -> Response:
 
 
 def _store(ctx: AppContext, body: RelayCreate, actor: str) -> Relay:
-    """As `POST /api/v1/relays`: store, publish at once when inside the staging horizon; audit."""
-    now = ctx.clock()
-    relay = create_relay(ctx.engine, ctx.settings, body, now)
-    with ctx.dispatcher.lock:
-        dispatch_due_relays(ctx.engine, ctx.settings, ctx.dispatcher.signer, ctx.publisher, now)
+    """`controller.relays.schedule_relay` (as `POST /api/v1/relays`), then the audit entry."""
+    relay = schedule_relay(ctx, body)
     with Session(ctx.engine) as session:
-        record(session, at=now, actor=actor, action="relay.created", target=f"relay:{relay.id}", detail={
+        record(session, at=ctx.clock(), actor=actor, action="relay.created", target=f"relay:{relay.id}", detail={
             "url": relay.url, "zones": relay.targets.get("zones", []), "start_at": relay.start_at.isoformat(),
             "end_at": relay.end_at.isoformat(), "priority": relay.priority,
         })  # fmt: skip
