@@ -7,14 +7,16 @@ preempted and re-staged) - can each be read on their own. `PlayThread` is a mixi
 `Timeline`: it works on the timeline's state under the timeline's lock.
 
 A player that can (`ArmingPlayer`: ffmpeg on a Pi) sets its output up when the play is
-handed over, before the last wait, and is disarmed if the play does not happen. Nothing
-but reading the clock stands between the wake-up at `play_at` and the player call. The `started` report (an event built, serialised to JSON, handed to the MQTT
+handed over, before the last wait, and is disarmed if the play does not happen.
+
+Nothing but reading the clock stands between the wake-up at `play_at` and the player
+call. The `started` report (an event built, serialised to JSON, handed to the MQTT
 thread, and a log line) is made `started_report_s` later by a second thread launched
 with the play, or by the play's own thread just before its final event if the play ends
 sooner; it carries the start's stamp. On a Pi this keeps the CPU on starting the sound
 at air time; in the benchmark, where many agents share a process, a report made at the
-start was what the agents woke up behind (200 nodes: start skew 21-24 ms with it,
-about 5 ms without; docs/benchmarks.md).
+start was what the agents woke up behind (200 nodes: skew up to 23.6 ms per play with
+it, 4-15 ms without; docs/benchmarks.md).
 """
 
 from __future__ import annotations

@@ -1,15 +1,16 @@
-"""The `started` report: made after the start, never between the wake-up and the player.
+"""A play's own thread: the `started` report after the start, and arming the player ahead.
 
 At air time a node must spend its CPU on starting the sound; building and publishing the
 `started` event there delayed every agent sharing the CPU (the benchmark's 200 nodes:
-start skew 21-24 ms before, 4-10 ms after). These tests pin the rules that replace it:
-the report comes STARTED_REPORT_S after the start (by the node's clock), carries the
-start's own stamp, and always precedes the play's final event.
+skew up to 23.6 ms per play before, 4-15 ms after). These tests pin the rules that
+replace it: the report comes STARTED_REPORT_S after the start (by the node's clock),
+carries the start's own stamp, and always precedes the play's final event. The second
+half pins arming: at the hand-over, disarmed when the play does not happen.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -25,8 +26,6 @@ from tests.speaker_agent.test_timeline import Events, GatePlayer, staged
 
 @pytest.fixture
 def clock():
-    from datetime import UTC, datetime
-
     return ManualClock(datetime(2026, 3, 1, 6, 0, tzinfo=UTC))
 
 
