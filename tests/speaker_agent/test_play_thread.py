@@ -39,12 +39,17 @@ def player(clock):
     return GatePlayer(clock)
 
 
-@pytest.fixture
-def timeline(tmp_path, clock, player, events):
+def running(tmp_path, clock, player, events):
+    """A started timeline over `player`, stopped after the test."""
     t = Timeline("n1", clock, player, events, store_path=tmp_path / "timeline.json")
     t.start()
     yield t
     t.stop()
+
+
+@pytest.fixture
+def timeline(tmp_path, clock, player, events):
+    yield from running(tmp_path, clock, player, events)
 
 
 def started_at(events: Events, cmd: str):
@@ -148,10 +153,7 @@ def arming(clock):
 
 @pytest.fixture
 def armed_timeline(tmp_path, clock, arming, events):
-    t = Timeline("n1", clock, arming, events, store_path=tmp_path / "timeline.json")
-    t.start()
-    yield t
-    t.stop()
+    yield from running(tmp_path, clock, arming, events)
 
 
 def test_a_play_is_armed_at_the_hand_over_and_started_at_play_at(armed_timeline, clock, arming, events, tmp_path):
